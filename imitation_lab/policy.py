@@ -1,0 +1,216 @@
+"""``ImitationPolicy`` with the semantics of Tianshou 1.x ``tianshou.policy.ImitationPolicy``.
+
+Same constructor, ``forward``, ``learn``, ``update``, ``map_action`` and ``map_action_inverse``
+as Tianshou 1.1/1.2 (``tianshou/policy/imitation/base.py`` and ``tianshou/policy/base.py``), so
+the same weights and inputs give the same numbers. Two deliberate differences:
+
+* ``update(batch)`` takes the already sampled minibatch: the trainer owns sampling.
+* ``learn`` rejects a continuous target whose shape differs from the actor output. ``F.mse_loss``
+  would silently broadcast ``(B,)`` against ``(B, 1)`` into a ``(B, B)`` loss.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
+
+from imitation_lab.batch import Batch
+
+ActionBoundMethod = Literal["clip", "tanh"] | None
+ActionType = Literal["discrete", "continuous"]
+BOUND_METHODS: tuple[ActionBoundMethod, ...] = ("clip", "tanh", None)
+
+
+class Actor(Protocol):
+    """Tianshou's model protocol: ``actor(obs, state=None, info={}) -> (logits, state)``."""
+
+    def __call__(
+        self, obs: Any, state: Any = None, info: Any = None
+    ) -> tuple[torch.Tensor, Any]: ...
+
+
+@dataclass(kw_only=True)
+class TrainingStats:
+    """Statistics of one ``update`` call (Tianshou's ``TrainingStats``)."""
+
+    _non_loss_fields: ClassVar[tuple[str, ...]] = ("train_time", "smoothed_loss")
+
+    train_time: float = 0.0
+    """Wall time of the update in seconds."""
+    smoothed_loss: dict[str, float] = field(default_factory=dict)
+    """Moving average (last 100 updates) of each loss, filled by the trainer."""
+
+    def get_loss_stats_dict(self) -> dict[str, float]:
+        """All loss fields (everything but ``train_time``/``smoothed_loss``/None)."""
+        return {
+            key: value
+            for key, value in self.__dict__.items()
+            if not key.startswith("_") and value is not None and key not in self._non_loss_fields
+        }
+
+
+@dataclass(kw_only=True)
+class ImitationTrainingStats(TrainingStats):
+    """``TrainingStats`` plus the imitation loss (MSE or NLL)."""
+
+    loss: float = 0.0
+
+
+def action_type_of(action_space: gym.Space) -> ActionType:
+    """Tianshou's rule: Discrete/MultiDiscrete/MultiBinary are discrete, Box is continuous."""
+    if isinstance(
+        action_space, gym.spaces.Discrete | gym.spaces.MultiDiscrete | gym.spaces.MultiBinary
+    ):
+        return "discrete"
+    if isinstance(action_space, gym.spaces.Box):
+        return "continuous"
+    raise ValueError(f"Unsupported action space: {action_space}.")
+
+
+def _to_numpy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return value
+    return np.asanyarray(value)
+
+
+class ImitationPolicy(nn.Module):
+    """Behaviour cloning: MSE regression (continuous) or NLL classification (discrete)."""
+
+    def __init__(
+        self,
+        *,
+        actor: nn.Module,
+        optim: torch.optim.Optimizer,
+        action_space: gym.Space,
+        observation_space: gym.Space | None = None,
+        action_scaling: bool = False,
+        action_bound_method: ActionBoundMethod = "clip",
+        lr_scheduler: LRScheduler | Sequence[LRScheduler] | None = None,
+    ) -> None:
+        super().__init__()
+        if action_bound_method not in BOUND_METHODS:
+            raise ValueError(
+                f"action_bound_method must be one of 'clip', 'tanh' or None, "
+                f"got {action_bound_method!r}."
+            )
+        if action_scaling and not isinstance(action_space, gym.spaces.Box):
+            raise ValueError(
+                f"action_scaling can only be True when action_space is Box but got: {action_space}"
+            )
+        self.action_type: ActionType = action_type_of(action_space)
+        self.action_space = action_space
+        self.observation_space = observation_space
+        self.action_scaling = action_scaling
+        self.action_bound_method = action_bound_method
+        self.lr_scheduler = lr_scheduler
+        self.actor = actor
+        self.optim = optim
+        self.updating = False
+
+    # ------------------------------------------------------------------ inference
+    def forward(self, batch: Batch, state: Any = None, **kwargs: Any) -> Batch:
+        """Raw actor output; ``act`` is the argmax (discrete) or the output itself."""
+        logits, hidden = self.actor(batch.obs, state=state, info=batch.get("info", {}))
+        act = logits.argmax(dim=1) if self.action_type == "discrete" else logits
+        return Batch(logits=logits, act=act, state=hidden)
+
+    # ------------------------------------------------------------------ training
+    def learn(self, batch: Batch, *args: Any, **kwargs: Any) -> ImitationTrainingStats:
+        """One gradient step on ``batch`` (``obs`` and target ``act``)."""
+        self.optim.zero_grad()
+        if self.action_type == "continuous":
+            act = self(batch).act
+            target = torch.as_tensor(batch.act, dtype=torch.float32, device=act.device)
+            if target.shape != act.shape:
+                raise ValueError(
+                    f"Continuous action target has shape {tuple(target.shape)} but the actor "
+                    f"outputs {tuple(act.shape)}; F.mse_loss would broadcast them silently. "
+                    "Reshape the dataset actions to (batch, action_dim)."
+                )
+            loss = F.mse_loss(act, target)
+        else:
+            log_probs = F.log_softmax(self(batch).logits, dim=-1)
+            target = torch.as_tensor(batch.act, dtype=torch.long, device=log_probs.device)
+            loss = F.nll_loss(log_probs, target)
+        loss.backward()
+        self.optim.step()
+        return ImitationTrainingStats(loss=loss.item())
+
+    def update(self, batch: Batch, **kwargs: Any) -> ImitationTrainingStats:
+        """``learn`` on a sampled minibatch, then step the scheduler(s) once; fills ``train_time``."""
+        start_time = time.time()
+        self.updating = True
+        try:
+            stats = self.learn(batch, **kwargs)
+        finally:
+            self.updating = False
+        self.step_lr_scheduler()
+        stats.train_time = time.time() - start_time
+        return stats
+
+    def step_lr_scheduler(self) -> None:
+        """Step the scheduler, or each scheduler of a sequence in order."""
+        if self.lr_scheduler is None:
+            return
+        if isinstance(self.lr_scheduler, Sequence):
+            for scheduler in self.lr_scheduler:
+                scheduler.step()
+        else:
+            self.lr_scheduler.step()
+
+    # ------------------------------------------------------------------ env interface
+    def map_action(self, act: Any) -> Any:
+        """Map a raw output to the env's action range: bound (clip/tanh), then scale."""
+        if not isinstance(self.action_space, gym.spaces.Box):
+            return act
+        act = _to_numpy(act)
+        if self.action_bound_method == "clip":
+            act = np.clip(act, -1.0, 1.0)
+        elif self.action_bound_method == "tanh":
+            act = np.tanh(act)
+        if self.action_scaling:
+            assert np.min(act) >= -1.0 and np.max(act) <= 1.0, (
+                f"action scaling only accepts raw action range = [-1, 1], but got: {act}"
+            )
+            low, high = self.action_space.low, self.action_space.high
+            act = low + (high - low) * (act + 1.0) / 2.0
+        return act
+
+    def map_action_inverse(self, act: Any) -> Any:
+        """Inverse of ``map_action``: undo the scaling, then ``atanh`` for tanh."""
+        if not isinstance(self.action_space, gym.spaces.Box):
+            return act
+        act = _to_numpy(act)
+        if self.action_scaling:
+            act = unscale_action(act, self.action_space)
+        if self.action_bound_method == "tanh":
+            act = (np.log(1.0 + act) - np.log(1.0 - act)) / 2.0
+        return act
+
+
+def unscale_action(act: Any, action_space: gym.spaces.Box) -> Any:
+    """The linear part of ``map_action_inverse``: env units -> [-1, 1] (eps-guarded).
+
+    Works on numpy arrays and, without leaving torch, on tensors (the trainer maps a whole
+    dataset of targets at once).
+    """
+    low, high = action_space.low, action_space.high
+    scale = high - low
+    eps = np.finfo(np.float32).eps.item()
+    scale[scale < eps] += eps
+    if isinstance(act, torch.Tensor):
+        low_t = torch.as_tensor(low, dtype=act.dtype, device=act.device)
+        scale_t = torch.as_tensor(scale, dtype=act.dtype, device=act.device)
+        return (act - low_t) * 2.0 / scale_t - 1.0
+    return (act - low) * 2.0 / scale - 1.0
