@@ -60,13 +60,13 @@ class Batch:
         inner = ", ".join(f"{k}={_short_repr(v)}" for k, v in self.__dict__.items())
         return f"Batch({inner})"
 
-    def keys(self):  # noqa: ANN201 - dict view
+    def keys(self):
         return self.__dict__.keys()
 
-    def values(self):  # noqa: ANN201 - dict view
+    def values(self):
         return self.__dict__.values()
 
-    def items(self):  # noqa: ANN201 - dict view
+    def items(self):
         return self.__dict__.items()
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -148,12 +148,15 @@ class ImitationPolicy(nn.Module):
         return ImitationTrainingStats(loss=loss.item())
 
     def update(self, batch: Batch, **kwargs: Any) -> ImitationTrainingStats:
-        """``learn`` on a sampled minibatch, then step the scheduler(s) once; fills ``train_time``."""
+        """``learn`` on a sampled minibatch, step the scheduler(s) once, fill ``train_time``."""
         start_time = time.time()
         self.updating = True
+        was_training = self.training
+        self.train(True)  # Tianshou's ``torch_train_mode``: learn always runs in train mode
         try:
             stats = self.learn(batch, **kwargs)
         finally:
+            self.train(was_training)
             self.updating = False
         self.step_lr_scheduler()
         stats.train_time = time.time() - start_time
@@ -171,10 +174,13 @@ class ImitationPolicy(nn.Module):
 
     # ------------------------------------------------------------------ env interface
     def map_action(self, act: Any) -> Any:
-        """Map a raw output to the env's action range: bound (clip/tanh), then scale."""
+        """Map a raw output to the env's action range: bound (clip/tanh), then scale.
+
+        Always returns numpy (Tianshou converts before looking at the space).
+        """
+        act = _to_numpy(act)
         if not isinstance(self.action_space, gym.spaces.Box):
             return act
-        act = _to_numpy(act)
         if self.action_bound_method == "clip":
             act = np.clip(act, -1.0, 1.0)
         elif self.action_bound_method == "tanh":
@@ -189,9 +195,9 @@ class ImitationPolicy(nn.Module):
 
     def map_action_inverse(self, act: Any) -> Any:
         """Inverse of ``map_action``: undo the scaling, then ``atanh`` for tanh."""
+        act = _to_numpy(act)
         if not isinstance(self.action_space, gym.spaces.Box):
             return act
-        act = _to_numpy(act)
         if self.action_scaling:
             act = unscale_action(act, self.action_space)
         if self.action_bound_method == "tanh":

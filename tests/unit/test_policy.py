@@ -180,7 +180,7 @@ def test_forward_passes_state_and_info_through() -> None:
 def test_updating_is_true_only_inside_learn_during_update() -> None:
     actor = LinearActor(CONT_W, CONT_B)
     policy = make_policy(actor, ASYM_BOX)
-    actor.policy = policy
+    actor.__dict__["policy"] = policy  # a plain reference, not a submodule (no cycle)
     batch = Batch(obs=CONT_OBS, act=CONT_TARGET)
     assert policy.updating is False
     stats = policy.update(batch)

@@ -235,19 +235,11 @@ def test_broadcast_target_is_rejected_where_tianshou_broadcasts() -> None:
     assert stats.loss == pytest.approx(float(((out[:, 0] - torch.as_tensor(target)) ** 2).mean()))
 
 
-# --------------------------------------------------------------------------- known gaps
-# Behaviour recorded from Tianshou that our policy does not reproduce yet; strict xfail so the
-# test starts failing (and should be turned into a plain test) once policy.py is fixed.
+# --------------------------------------------------------------------------- train mode, numpy out
+# Two behaviours recorded from Tianshou: learn runs in train mode inside update, and
+# map_action returns numpy for any space.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Tianshou's BasePolicy.update runs learn inside torch_train_mode(self), so the actor is "
-        "in train mode even after policy.eval(); ours calls learn in whatever mode the policy is "
-        "in (matters for Dropout/BatchNorm actors)."
-    ),
-)
 def test_update_runs_learn_in_train_mode() -> None:
     case = CASES[0]
     assert all(case["actor_training_inside_learn_after_policy_eval"])
@@ -258,14 +250,6 @@ def test_update_runs_learn_in_train_mode() -> None:
     assert actor.training_seen == [True]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Tianshou's map_action/map_action_inverse convert any input to numpy "
-        "(_action_to_numpy) before the Box check; ours returns a non-Box (discrete) input "
-        "unchanged, so a torch tensor stays a tensor."
-    ),
-)
 def test_discrete_map_action_of_tensor_returns_numpy() -> None:
     case = next(c for c in CASES if c["kind"] == "discrete")
     assert case["map_action_torch_in_out_type"] == "ndarray"

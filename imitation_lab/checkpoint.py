@@ -1,0 +1,48 @@
+"""Atomic checkpoint files that load with ``torch.load(weights_only=True)``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from imitation_lab.errors import CheckpointError
+
+
+def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+    """Write ``state`` to a temp file in the same folder, fsync, then rename over ``path``.
+
+    A crash mid-write leaves the previous checkpoint intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load a checkpoint safely (no arbitrary unpickling); one clear error if it is bad."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            f"Checkpoint {path} is corrupted or truncated ({type(err).__name__}: {err}). "
+            "Delete it to start fresh, or resume from another copy."
+        ) from err
+    if not isinstance(state, dict) or "policy" not in state:
+        raise CheckpointError(f"{path} is not an imitation_lab checkpoint (no 'policy' entry).")
+    return state

@@ -1,0 +1,233 @@
+"""Typed schemas for every config group, registered in Hydra's ConfigStore.
+
+Each YAML option names its schema first in its defaults list (``defaults: [adam_schema,
+_self_]``), so a typo'd key or a wrong type fails at composition, and ``validate`` checks the
+ranges that types cannot express, naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from imitation_lab.errors import ConfigError
+
+
+class Activation(Enum):
+    relu = "relu"
+    tanh = "tanh"
+    elu = "elu"
+    gelu = "gelu"
+    silu = "silu"
+    leaky_relu = "leaky_relu"
+
+
+class BoundMethod(Enum):
+    clip = "clip"
+    tanh = "tanh"
+
+
+class WandbMode(Enum):
+    offline = "offline"
+    online = "online"
+    disabled = "disabled"
+
+
+@dataclass
+class ActorSchema:
+    """MLP actor; ``obs_dim``/``act_dim`` come from the dataset at run time."""
+
+    _target_: str = "imitation_lab.actors.MLPActor"
+    obs_dim: int = MISSING  # data-derived, passed to instantiate
+    act_dim: int = MISSING  # data-derived, passed to instantiate
+    hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
+    activation: Activation = Activation.relu
+    layer_norm: bool = False
+
+
+@dataclass
+class OptimSchema:
+    """A ``torch.optim`` factory (``_partial_``): ``instantiate(cfg.optim)(params)``."""
+
+    _target_: str = MISSING
+    _partial_: bool = True
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+
+
+@dataclass
+class AdamSchema(OptimSchema):
+    _target_: str = "torch.optim.Adam"
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+
+
+@dataclass
+class AdamWSchema(AdamSchema):
+    _target_: str = "torch.optim.AdamW"
+    weight_decay: float = 0.01
+
+
+@dataclass
+class SGDSchema(OptimSchema):
+    _target_: str = "torch.optim.SGD"
+    momentum: float = 0.0
+    nesterov: bool = False
+
+
+@dataclass
+class SchedulerSchema:
+    """A scheduler factory: ``instantiate(cfg.scheduler)(optim, total_steps=...)``."""
+
+    _target_: str = "imitation_lab.schedulers.no_scheduler"
+    _partial_: bool = True
+
+
+@dataclass
+class StepSchedulerSchema(SchedulerSchema):
+    _target_: str = "imitation_lab.schedulers.step"
+    step_size: int = 10_000
+    gamma: float = 0.5
+
+
+@dataclass
+class CosineSchedulerSchema(SchedulerSchema):
+    _target_: str = "imitation_lab.schedulers.warmup_cosine"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0
+
+
+@dataclass
+class BoundingSchema:
+    """How raw actor outputs reach the env: ``clip``/``tanh``/none, then optional scaling."""
+
+    action_bound_method: BoundMethod | None = BoundMethod.clip
+    action_scaling: bool = True
+
+
+@dataclass
+class DatasetSchema:
+    id: str = MISSING  # a Minari dataset id
+    normalize_obs: bool = True
+    download: bool = True
+
+
+@dataclass
+class TrainerSchema:
+    steps: int = 20_000
+    batch_size: int = 256
+    log_every: int = 100
+    eval_every: int = 5_000
+    eval_episodes: int = 10
+    eval_envs: int = 5
+    checkpoint_every: int = 5_000
+    resume: bool = False
+    progress: bool = True
+    device: str = "cpu"
+
+
+@dataclass
+class LoggerSchema:
+    _target_: str = "imitation_lab.loggers.NullLogger"
+    _partial_: bool = True
+
+
+@dataclass
+class WandbLoggerSchema(LoggerSchema):
+    _target_: str = "imitation_lab.loggers.WandbLogger"
+    project: str = "imitation_lab"
+    entity: str | None = None
+    group: str | None = None  # default: the experiment name, or the sweep folder
+    name: str | None = None  # default: the Hydra job's overrides
+    mode: WandbMode = WandbMode.offline
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrainSchema:
+    """The root config: one default per group, plus the run-wide values."""
+
+    actor: ActorSchema = MISSING
+    optim: OptimSchema = MISSING
+    scheduler: SchedulerSchema = MISSING
+    bounding: BoundingSchema = MISSING
+    dataset: DatasetSchema = MISSING
+    trainer: TrainerSchema = MISSING
+    logger: LoggerSchema = MISSING
+    seed: int = 0
+    deterministic: bool = False
+    tags: list[str] = field(default_factory=list)
+
+
+SCHEMAS: dict[tuple[str | None, str], type] = {
+    (None, "train_schema"): TrainSchema,
+    ("actor", "mlp_schema"): ActorSchema,
+    ("optim", "adam_schema"): AdamSchema,
+    ("optim", "adamw_schema"): AdamWSchema,
+    ("optim", "sgd_schema"): SGDSchema,
+    ("scheduler", "none_schema"): SchedulerSchema,
+    ("scheduler", "step_schema"): StepSchedulerSchema,
+    ("scheduler", "cosine_schema"): CosineSchedulerSchema,
+    ("bounding", "bounding_schema"): BoundingSchema,
+    ("dataset", "dataset_schema"): DatasetSchema,
+    ("trainer", "trainer_schema"): TrainerSchema,
+    ("logger", "none_schema"): LoggerSchema,
+    ("logger", "wandb_schema"): WandbLoggerSchema,
+}
+
+
+def register_configs() -> None:
+    """Register every schema in Hydra's ConfigStore (idempotent)."""
+    store = ConfigStore.instance()
+    for (group, name), schema in SCHEMAS.items():
+        store.store(group=group, name=name, node=schema)
+
+
+# ---------------------------------------------------------------- range validation
+_POSITIVE = "must be > 0"
+_NON_NEGATIVE = "must be >= 0"
+RANGE_RULES: dict[str, tuple[Any, str]] = {
+    "optim.lr": (lambda v: v > 0, _POSITIVE),
+    "optim.weight_decay": (lambda v: v >= 0, _NON_NEGATIVE),
+    "optim.momentum": (lambda v: v >= 0, _NON_NEGATIVE),
+    "optim.eps": (lambda v: v > 0, _POSITIVE),
+    "optim.betas": (
+        lambda v: len(v) == 2 and all(0 <= b < 1 for b in v),
+        "must be 2 values in [0, 1)",
+    ),
+    "scheduler.step_size": (lambda v: v > 0, _POSITIVE),
+    "scheduler.gamma": (lambda v: v > 0, _POSITIVE),
+    "scheduler.warmup_steps": (lambda v: v >= 0, _NON_NEGATIVE),
+    "scheduler.min_lr_ratio": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
+    "actor.hidden_sizes": (lambda v: all(h > 0 for h in v), "must all be > 0"),
+    "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
+    "trainer.batch_size": (lambda v: v > 0, _POSITIVE),
+    "trainer.log_every": (lambda v: v > 0, _POSITIVE),
+    "trainer.eval_every": (lambda v: v >= 0, ">= 0 (0 evaluates only at the end)"),
+    "trainer.eval_episodes": (lambda v: v >= 0, ">= 0 (0 turns evaluation off)"),
+    "trainer.eval_envs": (lambda v: v > 0, _POSITIVE),
+    "trainer.checkpoint_every": (lambda v: v >= 0, ">= 0 (0 checkpoints only at the end)"),
+}
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check value ranges; raise ``ConfigError`` naming the first bad key."""
+    for key, (is_valid, requirement) in RANGE_RULES.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is None:
+            continue
+        if not is_valid(value):
+            raise ConfigError(
+                f"Config value {key}={value} is invalid: {key} {requirement}. "
+                f"Fix it on the command line, e.g. `{key}=<value>`."
+            )
+    if cfg.bounding.action_scaling and cfg.bounding.action_bound_method is None:
+        raise ConfigError(
+            "bounding.action_scaling=true needs a bounded output (bounding=clip or tanh): "
+            "Tianshou asserts when an unbounded output is scaled. Use bounding=none, which "
+            "turns scaling off."
+        )

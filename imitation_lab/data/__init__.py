@@ -1,0 +1,1 @@
+"""Datasets: built-in scripted experts, the Minari store, and flattened training tensors."""

@@ -1,0 +1,57 @@
+"""Built-in scripted experts: plain Python controllers, no weights, vectorized over a batch.
+
+They let the embedded default datasets be built offline on any machine:
+
+* ``PendulumSwingUpExpert`` for ``Pendulum-v1`` — energy-shaping swing-up, then a PD
+  controller that balances the pendulum upright (torque in [-2, 2]).
+* ``CartPoleExpert`` for ``CartPole-v1`` — a linear state-feedback rule that keeps the pole up
+  for the full 500 steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+ExpertFn = Callable[[np.ndarray], np.ndarray]
+
+
+class PendulumSwingUpExpert:
+    """Swing-up by energy pumping, balance by PD control near the top.
+
+    Pendulum-v1 dynamics (g=10, m=l=1): ``theta_dd = 15 sin(theta) + 3 u``. The energy
+    ``E = 0.5 theta_d^2 + 15 cos(theta)`` is 15 upright at rest; pumping ``u ~ theta_d``
+    raises it, PD ``u = -(k_p theta + k_d theta_d)`` holds the top.
+    """
+
+    max_torque = 2.0
+
+    def __init__(self, k_p: float = 10.0, k_d: float = 2.0, k_e: float = 0.5) -> None:
+        self.k_p, self.k_d, self.k_e = k_p, k_d, k_e
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs, dtype=np.float64)
+        single = obs.ndim == 1
+        obs = np.atleast_2d(obs)
+        cos_t, sin_t, theta_d = obs[:, 0], obs[:, 1], obs[:, 2]
+        theta = np.arctan2(sin_t, cos_t)
+        energy = 0.5 * theta_d**2 + 15.0 * cos_t
+        pump = self.k_e * (15.0 - energy) * np.sign(theta_d + 1e-8)
+        balance = -(self.k_p * theta + self.k_d * theta_d)
+        near_top = (cos_t > 0.85) & (np.abs(theta_d) < 4.0)
+        torque = np.clip(np.where(near_top, balance, pump), -self.max_torque, self.max_torque)
+        act = torque.astype(np.float32)[:, None]
+        return act[0] if single else act
+
+
+class CartPoleExpert:
+    """Push right when a weighted sum of angle, angular velocity and cart state is positive."""
+
+    def __init__(self, weights: tuple[float, float, float, float] = (0.1, 0.5, 10.0, 2.0)) -> None:
+        self.weights = np.asarray(weights, dtype=np.float64)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs, dtype=np.float64)
+        act = (obs @ self.weights > 0).astype(np.int64)
+        return act

@@ -1,0 +1,199 @@
+"""``python -m imitation_lab.train [overrides]``: a thin Hydra main around ``train(cfg)``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import hydra
+import minari
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from imitation_lab.config import register_configs, validate
+from imitation_lab.data.buffer import ObsNormalizer, flatten_dataset
+from imitation_lab.data.store import load_or_build
+from imitation_lab.errors import ConfigError, ImitationLabError
+from imitation_lab.evaluate import evaluate, make_vector_env
+from imitation_lab.loggers import JsonlLogger, MultiLogger
+from imitation_lab.policy import ImitationPolicy
+from imitation_lab.seeding import seed_everything
+from imitation_lab.trainer import Trainer, TrainerSettings
+from imitation_lab.utils import instantiate
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def run_dir_of(cfg: DictConfig) -> Path:
+    """The Hydra output dir of this job (falls back to the cwd outside Hydra)."""
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(os.getcwd())
+
+
+def _default_run_names(cfg: DictConfig) -> tuple[str, str]:
+    """W&B group and name from the Hydra job: experiment/sweep folder and the overrides."""
+    if not HydraConfig.initialized():
+        return "default", "run"
+    hydra_cfg = HydraConfig.get()
+    experiment = hydra_cfg.runtime.choices.get("experiment")
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        group = f"{experiment or hydra_cfg.job.name}-{Path(hydra_cfg.sweep.dir).name}"
+    else:
+        group = experiment or hydra_cfg.job.name
+    name = hydra_cfg.job.override_dirname or "default"
+    return group, name
+
+
+def build_policy(
+    cfg: DictConfig, observation_space: gym.Space, action_space: gym.Space, total_steps: int
+) -> ImitationPolicy:
+    """Actor, optimizer, scheduler and bounding from the config, sized by the spaces."""
+    discrete = isinstance(action_space, gym.spaces.Discrete)
+    act_dim = int(action_space.n) if discrete else int(np.prod(action_space.shape))
+    if cfg.bounding.action_scaling and not isinstance(action_space, gym.spaces.Box):
+        raise ConfigError(
+            f"bounding.action_scaling=true but the dataset's action space is {action_space}: "
+            "scaling only applies to Box actions. Use bounding=none for discrete datasets."
+        )
+    actor = instantiate(
+        cfg.actor,
+        obs_dim=int(np.prod(observation_space.shape)),
+        act_dim=act_dim,
+        device=cfg.trainer.device,
+    )
+    optim = instantiate(cfg.optim)(actor.parameters())
+    scheduler = instantiate(cfg.scheduler)(optim, total_steps=total_steps)
+    bound = cfg.bounding.action_bound_method
+    return ImitationPolicy(
+        actor=actor,
+        optim=optim,
+        action_space=action_space,
+        observation_space=observation_space,
+        action_scaling=cfg.bounding.action_scaling,
+        action_bound_method=None if bound is None else getattr(bound, "value", bound),
+        lr_scheduler=scheduler,
+    )
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Build everything from ``cfg``, train, evaluate; returns the summary metrics."""
+    validate(cfg)
+    seed_everything(cfg.seed, cfg.deterministic)
+    run_dir = run_dir_of(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    dataset = load_or_build(cfg.dataset.id, download_missing=cfg.dataset.download)
+    data = flatten_dataset(dataset)
+    log.info(
+        "Dataset %s: %d episodes, %d transitions.",
+        cfg.dataset.id,
+        dataset.total_episodes,
+        len(data),
+    )
+    policy = build_policy(cfg, dataset.observation_space, dataset.action_space, cfg.trainer.steps)
+    normalizer = (
+        ObsNormalizer.from_data(data.obs)
+        if cfg.dataset.normalize_obs
+        else ObsNormalizer.identity(data.obs.shape[1])
+    ).to(cfg.trainer.device)
+
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(resolved, dict)
+    logger_kwargs: dict[str, Any] = {"run_dir": run_dir, "config": resolved}
+    if "group" in cfg.logger:  # W&B-like: fill group/name from the Hydra job
+        group, name = _default_run_names(cfg)
+        logger_kwargs |= {
+            "group": cfg.logger.group or group,
+            "name": cfg.logger.name or name,
+            "tags": [*cfg.logger.tags, *cfg.tags],
+        }
+    settings = TrainerSettings(
+        steps=cfg.trainer.steps,
+        batch_size=cfg.trainer.batch_size,
+        log_every=cfg.trainer.log_every,
+        eval_every=cfg.trainer.eval_every,
+        eval_episodes=cfg.trainer.eval_episodes,
+        checkpoint_every=cfg.trainer.checkpoint_every,
+        resume=cfg.trainer.resume,
+        progress=cfg.trainer.progress,
+        seed=cfg.seed,
+    )
+    resume_step = _checkpoint_step(run_dir) if cfg.trainer.resume else None
+    logger = MultiLogger(
+        JsonlLogger(run_dir / "metrics.jsonl", resume_step=resume_step),
+        instantiate(cfg.logger)(**logger_kwargs),
+    )
+    num_envs = min(cfg.trainer.eval_envs, max(1, cfg.trainer.eval_episodes))
+    vector_env = make_vector_env(lambda: dataset.recover_environment(eval_env=True), num_envs)
+    env_spec = vector_env.envs[0].spec
+    trainer = Trainer(
+        policy,
+        data,
+        run_dir,
+        settings,
+        normalizer=normalizer,
+        logger=logger,
+        evaluator=lambda act_fn: evaluate(act_fn, vector_env, cfg.trainer.eval_episodes, cfg.seed),
+        score_fn=_score_fn(dataset),
+        metadata={
+            "dataset_id": cfg.dataset.id,
+            "env_id": env_spec.id if env_spec else None,
+            "config": resolved,
+        },
+    )
+    summary: dict[str, float] = {}
+    try:
+        summary = trainer.fit()
+    finally:
+        vector_env.close()
+        logger.finish(summary)
+    log.info("Final: %s", ", ".join(f"{k}={v:.3f}" for k, v in summary.items()))
+    return summary
+
+
+def _score_fn(dataset: minari.MinariDataset):
+    metadata = dataset.storage.metadata
+    if metadata.get("ref_min_score") is None or metadata.get("ref_max_score") is None:
+        log.warning(
+            "Dataset %s has no reference scores: no normalized score.", dataset.spec.dataset_id
+        )
+        return None
+    return lambda returns: minari.get_normalized_score(dataset, returns)
+
+
+def _checkpoint_step(run_dir: Path) -> int | None:
+    path = run_dir / "checkpoints" / "last.pt"
+    if not path.exists():
+        return 0
+    from imitation_lab.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(path)["step"])
+
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> float:
+    """Hydra entry point; returns the final normalized score (x100) for sweepers."""
+    try:
+        summary = train(cfg)
+    except ImitationLabError as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1" or HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
+        log.error("%s: %s", type(err).__name__, err)
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    return float(summary.get("final/normalized_score", summary.get("final/return_mean", 0.0)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Step-based behaviour-cloning trainer: sampling, updates, evaluation, checkpoints, resume.
+
+Plain typed arguments, no Hydra: ``imitation_lab.train`` builds the pieces from a config and
+hands them over, and tests can drive it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from imitation_lab.batch import Batch
+from imitation_lab.checkpoint import load_checkpoint, save_checkpoint
+from imitation_lab.data.buffer import ObsNormalizer, OfflineData
+from imitation_lab.errors import CheckpointError, TrainingDivergedError
+from imitation_lab.evaluate import EvalResult
+from imitation_lab.loggers import Logger
+from imitation_lab.policy import ImitationPolicy, unscale_action
+from imitation_lab.seeding import rng_state, set_rng_state
+
+log = logging.getLogger(__name__)
+
+SMOOTHING_WINDOW = 100  # Tianshou's MovAvg size for smoothed_loss
+Evaluator = Callable[[Callable[[np.ndarray], np.ndarray]], EvalResult]
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class TrainerSettings:
+    """What ``trainer.*`` in the config sets."""
+
+    steps: int = 10_000
+    batch_size: int = 256
+    log_every: int = 100
+    eval_every: int = 2_500
+    eval_episodes: int = 10
+    checkpoint_every: int = 2_500
+    resume: bool = False
+    progress: bool = True
+    seed: int = 0
+
+
+class Trainer:
+    """Fits an ``ImitationPolicy`` on ``OfflineData`` by uniform minibatch sampling."""
+
+    def __init__(
+        self,
+        policy: ImitationPolicy,
+        data: OfflineData,
+        run_dir: Path,
+        settings: TrainerSettings,
+        *,
+        normalizer: ObsNormalizer,
+        logger: Logger,
+        evaluator: Evaluator | None = None,
+        score_fn: ScoreFn | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.settings = settings
+        self.normalizer = normalizer
+        self.logger = logger
+        self.evaluator = evaluator
+        self.score_fn = score_fn
+        self.metadata = metadata or {}
+        self.run_dir = Path(run_dir)
+        self.checkpoint_dir = self.run_dir / "checkpoints"
+        self.device = next(policy.parameters()).device
+        self.train_obs, self.train_act = self._training_tensors(data)
+        self.sampler = torch.Generator(device="cpu").manual_seed(settings.seed)
+        self.step = 0
+        self.best_score = -math.inf
+        self.last_eval: dict[str, float] = {}
+        self.loss_window: deque[float] = deque(maxlen=SMOOTHING_WINDOW)
+
+    # ------------------------------------------------------------------ data
+    def _training_tensors(self, data: OfflineData) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalized observations and the targets ``learn`` compares the raw output with.
+
+        With ``action_scaling`` the dataset's env-unit actions are mapped back into [-1, 1]
+        (the linear part of ``map_action_inverse``), once, for the whole dataset.
+        """
+        with torch.no_grad():
+            obs = self.normalizer(data.obs).to(self.device).contiguous()
+        act = data.act
+        if self.policy.action_scaling:
+            assert isinstance(self.policy.action_space, gym.spaces.Box)
+            act = unscale_action(act, self.policy.action_space).float()
+        return obs, act.to(self.device).contiguous()
+
+    def _sample(self) -> Batch:
+        idx = torch.randint(
+            len(self.train_obs), (self.settings.batch_size,), generator=self.sampler
+        )
+        idx = idx.to(self.device)
+        return Batch(obs=self.train_obs[idx], act=self.train_act[idx], info={})
+
+    # ------------------------------------------------------------------ acting
+    @torch.no_grad()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic env actions for a batch of raw env observations."""
+        obs_t = self.normalizer(torch.as_tensor(obs, dtype=torch.float32, device=self.device))
+        action = self.policy.map_action(self.policy(Batch(obs=obs_t, info={})).act)
+        if isinstance(action, torch.Tensor):
+            action = action.cpu().numpy()
+        return action
+
+    # ------------------------------------------------------------------ loop
+    def fit(self) -> dict[str, float]:
+        """Train to ``settings.steps``; returns the final summary metrics."""
+        settings = self.settings
+        if settings.resume:
+            self._resume()
+        self.policy.train()
+        interval_start, interval_losses, interval_times = time.perf_counter(), [], []
+        bar = tqdm(
+            total=settings.steps,
+            initial=self.step,
+            disable=not settings.progress or None,
+            desc="train",
+            dynamic_ncols=True,
+        )
+        try:
+            while self.step < settings.steps:
+                stats = self.policy.update(self._sample())
+                self.step += 1
+                if not math.isfinite(stats.loss):
+                    self._diverged(stats.loss)
+                self.loss_window.append(stats.loss)
+                stats.smoothed_loss = {"loss": float(np.mean(self.loss_window))}
+                interval_losses.append(stats.loss)
+                interval_times.append(stats.train_time)
+                if self.step % settings.log_every == 0 or self.step == settings.steps:
+                    elapsed = time.perf_counter() - interval_start
+                    steps_per_sec = len(interval_losses) / max(elapsed, 1e-9)
+                    self.logger.log(
+                        {
+                            "train/loss": float(np.mean(interval_losses)),
+                            "train/smoothed_loss": stats.smoothed_loss["loss"],
+                            "train/train_time": float(np.mean(interval_times)),
+                            "train/lr": self.policy.optim.param_groups[0]["lr"],
+                            "train/steps_per_sec": steps_per_sec,
+                        },
+                        self.step,
+                    )
+                    bar.update(len(interval_losses))
+                    bar.set_postfix(
+                        loss=f"{stats.smoothed_loss['loss']:.4g}", sps=f"{steps_per_sec:.0f}"
+                    )
+                    interval_start, interval_losses, interval_times = time.perf_counter(), [], []
+                at_end = self.step == settings.steps
+                if self._due(settings.eval_every) or at_end:
+                    self._evaluate()
+                if self._due(settings.checkpoint_every) or at_end:
+                    self.save("last.pt")
+            if settings.steps == self.step and not self.last_eval:
+                self._evaluate()  # steps=0, or resumed at the end: still report a score
+        finally:
+            bar.close()
+        return self.summary()
+
+    def _due(self, every: int) -> bool:
+        return every > 0 and self.step % every == 0
+
+    def _diverged(self, loss: float) -> None:
+        self.logger.log({"train/loss": loss}, self.step)
+        raise TrainingDivergedError(
+            f"Loss became {loss} at step {self.step}: training stopped. The last good "
+            f"checkpoint is kept in {self.checkpoint_dir} and metrics so far are in the run "
+            "dir. Lower optim.lr, check the dataset for extreme values, or try optim=adamw."
+        )
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self) -> None:
+        if self.evaluator is None or self.settings.eval_episodes == 0:
+            return
+        self.policy.eval()
+        result = self.evaluator(self.act)
+        self.policy.train()
+        metrics = {
+            "eval/return_mean": float(result.returns.mean()),
+            "eval/return_std": float(result.returns.std()),
+            "eval/length_mean": float(result.lengths.mean()),
+        }
+        if self.score_fn is not None:
+            scores = 100.0 * np.asarray(self.score_fn(result.returns), dtype=np.float64)
+            score = float(scores.mean())
+            metrics["eval/normalized_score"] = score
+            metrics["eval/normalized_score_std"] = float(scores.std())
+            if score > self.best_score:
+                self.best_score = score
+                self.save("best.pt")
+            metrics["eval/best_normalized_score"] = self.best_score
+        self.last_eval = metrics
+        self.logger.log(metrics, self.step)
+        log.info(
+            "step %d: %s",
+            self.step,
+            ", ".join(f"{k.split('/')[1]}={v:.2f}" for k, v in metrics.items()),
+        )
+
+    def summary(self) -> dict[str, float]:
+        """Last and best evaluation (normalized scores x100) and the final smoothed loss."""
+        out = {"step": float(self.step)}
+        if self.loss_window:
+            out["train/smoothed_loss"] = float(np.mean(self.loss_window))
+        out.update({k.replace("eval/", "final/"): v for k, v in self.last_eval.items()})
+        if math.isfinite(self.best_score):
+            out["best/normalized_score"] = self.best_score
+        return out
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        schedulers = self.policy.lr_scheduler
+        if schedulers is None:
+            schedulers = []
+        elif not isinstance(schedulers, list | tuple):
+            schedulers = [schedulers]
+        return {
+            "policy": self.policy.state_dict(),
+            "optim": self.policy.optim.state_dict(),
+            "schedulers": [s.state_dict() for s in schedulers],
+            "normalizer": self.normalizer.state_dict(),
+            "step": self.step,
+            "best_score": self.best_score,
+            "last_eval": self.last_eval,
+            "loss_window": list(self.loss_window),
+            "rng": rng_state(),
+            "sampler": self.sampler.get_state(),
+            "metadata": self.metadata,
+        }
+
+    def save(self, name: str) -> Path:
+        path = self.checkpoint_dir / name
+        save_checkpoint(self.state_dict(), path)
+        return path
+
+    def load_state_dict(self, state: dict[str, Any], source: Path) -> None:
+        try:
+            self.policy.load_state_dict(state["policy"])
+            self.normalizer.load_state_dict(state["normalizer"])
+        except RuntimeError as err:
+            first_line = str(err).strip().splitlines()[-1].strip()
+            raise CheckpointError(
+                f"Checkpoint {source} was written for a different architecture "
+                f"({first_line}). Use the config it was trained with (see .hydra/config.yaml "
+                "in its run dir) or start a new run."
+            ) from err
+        self.policy.optim.load_state_dict(state["optim"])
+        schedulers = self.policy.lr_scheduler
+        if schedulers is not None:
+            schedulers = schedulers if isinstance(schedulers, list | tuple) else [schedulers]
+            for scheduler, sched_state in zip(schedulers, state["schedulers"], strict=True):
+                scheduler.load_state_dict(sched_state)
+        self.step = int(state["step"])
+        self.best_score = float(state["best_score"])
+        self.last_eval = dict(state.get("last_eval", {}))
+        self.loss_window = deque(state["loss_window"], maxlen=SMOOTHING_WINDOW)
+        set_rng_state(state["rng"])
+        self.sampler.set_state(state["sampler"])
+
+    def _resume(self) -> None:
+        path = self.checkpoint_dir / "last.pt"
+        if not path.exists():
+            log.info("trainer.resume=true but %s does not exist: starting from step 0.", path)
+            return
+        self.load_state_dict(load_checkpoint(path), path)
+        log.info("Resumed from %s at step %d.", path, self.step)
