@@ -38,6 +38,16 @@ def run_dir_of(cfg: DictConfig) -> Path:
     return Path(os.getcwd())
 
 
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The job's config as plain data (interpolations resolved, enums as strings, no hydra)."""
+    job_keys = [key for key in cfg if key != "hydra"]
+    resolved = OmegaConf.to_container(
+        OmegaConf.masked_copy(cfg, job_keys), resolve=True, enum_to_str=True
+    )
+    assert isinstance(resolved, dict)
+    return resolved  # type: ignore[return-value]
+
+
 def _default_run_names(cfg: DictConfig) -> tuple[str, str]:
     """W&B group and name from the Hydra job: experiment/sweep folder and the overrides."""
     if not HydraConfig.initialized():
@@ -105,8 +115,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         else ObsNormalizer.identity(data.obs.shape[1])
     ).to(cfg.trainer.device)
 
-    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    assert isinstance(resolved, dict)
+    resolved = resolved_config(cfg)
     logger_kwargs: dict[str, Any] = {"run_dir": run_dir, "config": resolved}
     if "group" in cfg.logger:  # W&B-like: fill group/name from the Hydra job
         group, name = _default_run_names(cfg)
