@@ -33,6 +33,7 @@ class MLPActor(nn.Module):
         hidden_sizes: Sequence[int] = (256, 256),
         activation: str | Enum = "relu",
         layer_norm: bool = False,
+        output_activation: str | Enum | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         super().__init__()
@@ -50,6 +51,15 @@ class MLPActor(nn.Module):
             layers.append(ACTIVATIONS[activation]())
             in_dim = width
         layers.append(nn.Linear(in_dim, act_dim))
+        head = (
+            None
+            if output_activation is None
+            else str(getattr(output_activation, "value", output_activation))
+        )
+        if head not in (None, "tanh"):
+            raise ValueError(f"actor.output_activation must be null or 'tanh', got {head!r}")
+        if head == "tanh":  # outputs in [-1, 1]; pair with bounding=clip or none, never tanh
+            layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
         self.obs_dim, self.act_dim = obs_dim, act_dim
         self.device = torch.device(device)

@@ -31,6 +31,10 @@ class BoundMethod(Enum):
     tanh = "tanh"
 
 
+class OutputActivation(Enum):
+    tanh = "tanh"
+
+
 class WandbMode(Enum):
     offline = "offline"
     online = "online"
@@ -47,6 +51,7 @@ class ActorSchema:
     hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
     activation: Activation = Activation.relu
     layer_norm: bool = False
+    output_activation: OutputActivation | None = None  # tanh head; not with bounding=tanh
 
 
 @dataclass
@@ -107,6 +112,7 @@ class BoundingSchema:
 
     action_bound_method: BoundMethod | None = BoundMethod.clip
     action_scaling: bool = True
+    train_through_bound: bool = False  # loss on tanh(output) (tanh_squash), not Tianshou's
 
 
 @dataclass
@@ -230,4 +236,17 @@ def validate(cfg: DictConfig) -> None:
             "bounding.action_scaling=true needs a bounded output (bounding=clip or tanh): "
             "Tianshou asserts when an unbounded output is scaled. Use bounding=none, which "
             "turns scaling off."
+        )
+    bound = getattr(cfg.bounding.action_bound_method, "value", cfg.bounding.action_bound_method)
+    if cfg.bounding.get("train_through_bound") and bound != "tanh":
+        raise ConfigError(
+            f"bounding.train_through_bound=true needs bounding.action_bound_method=tanh, got "
+            f"{bound}: clipping has no gradient outside [-1, 1]. Use bounding=tanh_squash."
+        )
+    head = getattr(cfg.actor.get("output_activation"), "value", cfg.actor.get("output_activation"))
+    if head == "tanh" and bound == "tanh":
+        raise ConfigError(
+            "actor.output_activation=tanh with a tanh bounding squashes the action twice "
+            "(tanh(tanh(x)) never reaches the action bounds; thu-ml/tianshou#844). Use "
+            "actor.output_activation=null, or bounding=clip (a no-op on a tanh head)."
         )

@@ -97,8 +97,11 @@ class ImitationPolicy(nn.Module):
         action_scaling: bool = False,
         action_bound_method: ActionBoundMethod = "clip",
         lr_scheduler: LRScheduler | Sequence[LRScheduler] | None = None,
+        train_through_bound: bool = False,
     ) -> None:
         super().__init__()
+        if train_through_bound and action_bound_method != "tanh":
+            raise ValueError("train_through_bound=True needs action_bound_method='tanh'.")
         if action_bound_method not in BOUND_METHODS:
             raise ValueError(
                 f"action_bound_method must be one of 'clip', 'tanh' or None, "
@@ -114,6 +117,8 @@ class ImitationPolicy(nn.Module):
         self.action_scaling = action_scaling
         self.action_bound_method = action_bound_method
         self.lr_scheduler = lr_scheduler
+        # Not in Tianshou: the loss compares tanh(output) with the target (tanh_squash).
+        self.train_through_bound = train_through_bound
         self.actor = actor
         self.optim = optim
         self.updating = False
@@ -138,6 +143,8 @@ class ImitationPolicy(nn.Module):
                     f"outputs {tuple(act.shape)}; F.mse_loss would broadcast them silently. "
                     "Reshape the dataset actions to (batch, action_dim)."
                 )
+            if self.train_through_bound:
+                act = torch.tanh(act)
             loss = F.mse_loss(act, target)
         else:
             log_probs = F.log_softmax(self(batch).logits, dim=-1)

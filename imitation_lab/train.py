@@ -11,17 +11,23 @@ from typing import Any
 import gymnasium as gym
 import hydra
 import minari
-import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from imitation_lab.checks import (
+    check_actor_output,
+    check_actor_sizes,
+    check_bounding,
+    expected_sizes,
+)
 from imitation_lab.config import register_configs, validate
 from imitation_lab.data.buffer import ObsNormalizer, flatten_dataset
 from imitation_lab.data.store import load_or_build
-from imitation_lab.errors import ConfigError, ImitationLabError
+from imitation_lab.errors import ImitationLabError
 from imitation_lab.evaluate import evaluate, make_vector_env
 from imitation_lab.loggers import JsonlLogger, MultiLogger
+from imitation_lab.markers import DONE, finished_summary, write_done, write_failed
 from imitation_lab.policy import ImitationPolicy
 from imitation_lab.seeding import seed_everything
 from imitation_lab.trainer import Trainer, TrainerSettings
@@ -66,30 +72,25 @@ def build_policy(
     cfg: DictConfig, observation_space: gym.Space, action_space: gym.Space, total_steps: int
 ) -> ImitationPolicy:
     """Actor, optimizer, scheduler and bounding from the config, sized by the spaces."""
-    discrete = isinstance(action_space, gym.spaces.Discrete)
-    act_dim = int(action_space.n) if discrete else int(np.prod(action_space.shape))
-    if cfg.bounding.action_scaling and not isinstance(action_space, gym.spaces.Box):
-        raise ConfigError(
-            f"bounding.action_scaling=true but the dataset's action space is {action_space}: "
-            "scaling only applies to Box actions. Use bounding=none for discrete datasets."
-        )
-    actor = instantiate(
-        cfg.actor,
-        obs_dim=int(np.prod(observation_space.shape)),
-        act_dim=act_dim,
-        device=cfg.trainer.device,
-    )
+    bound = cfg.bounding.action_bound_method
+    bound = None if bound is None else getattr(bound, "value", bound)
+    check_bounding(action_space, bound, cfg.bounding.action_scaling)
+    obs_dim, act_dim = expected_sizes(observation_space, action_space)
+    configured = {k: cfg.actor[k] for k in ("obs_dim", "act_dim") if not OmegaConf.is_missing(cfg.actor, k)}
+    check_actor_sizes(configured, obs_dim, act_dim)
+    actor = instantiate(cfg.actor, obs_dim=obs_dim, act_dim=act_dim, device=cfg.trainer.device)
+    check_actor_output(actor, observation_space, action_space)
     optim = instantiate(cfg.optim)(actor.parameters())
     scheduler = instantiate(cfg.scheduler)(optim, total_steps=total_steps)
-    bound = cfg.bounding.action_bound_method
     return ImitationPolicy(
         actor=actor,
         optim=optim,
         action_space=action_space,
         observation_space=observation_space,
         action_scaling=cfg.bounding.action_scaling,
-        action_bound_method=None if bound is None else getattr(bound, "value", bound),
+        action_bound_method=bound,
         lr_scheduler=scheduler,
+        train_through_bound=cfg.bounding.get("train_through_bound", False),
     )
 
 
@@ -99,6 +100,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     seed_everything(cfg.seed, cfg.deterministic)
     run_dir = run_dir_of(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        done = finished_summary(run_dir, resolved_config(cfg))
+        if done is not None:  # a re-run sweep: this job already finished with this config
+            log.info("%s has %s for this exact config: skipped.", run_dir, DONE)
+            return done
 
     dataset = load_or_build(cfg.dataset.id, download_missing=cfg.dataset.download)
     data = flatten_dataset(dataset)
@@ -165,6 +171,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         vector_env.close()
         logger.finish(summary)
     log.info("Final: %s", ", ".join(f"{k}={v:.3f}" for k, v in summary.items()))
+    write_done(run_dir, resolved, summary)
     return summary
 
 
@@ -195,14 +202,20 @@ def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns the final normalized score (x100) for sweepers."""
     try:
         summary = train(cfg)
-    except ImitationLabError as err:
+    except Exception as err:
+        write_failed(run_dir_of(cfg), err)  # the report lists it; other sweep jobs go on
+        if not isinstance(err, ImitationLabError):
+            raise
         if os.environ.get("HYDRA_FULL_ERROR") == "1" or HydraConfig.get().mode == RunMode.MULTIRUN:
             raise
-        log.error("%s: %s", type(err).__name__, err)
+        # one line on stderr, no traceback (FAILED.json in the run dir has the full record)
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     return float(summary.get("final/normalized_score", summary.get("final/return_mean", 0.0)))
 
 
 if __name__ == "__main__":
+    from imitation_lab.cli import pop_debug_flag
+
+    sys.argv = pop_debug_flag(sys.argv)
     main()
