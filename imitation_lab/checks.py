@@ -1,0 +1,83 @@
+"""Checks of the config against the dataset's spaces, run before any training step.
+
+Each failure is one ``ConfigError`` that names the key and says what to use instead.
+No Hydra here: callers pass plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from imitation_lab.errors import ConfigError
+
+
+def expected_sizes(observation_space: gym.Space, action_space: gym.Space) -> tuple[int, int]:
+    """``(obs_dim, act_dim)`` the actor must have: one logit per discrete action."""
+    obs_dim = int(np.prod(observation_space.shape))
+    if isinstance(action_space, gym.spaces.Discrete):
+        return obs_dim, int(action_space.n)
+    return obs_dim, int(np.prod(action_space.shape))
+
+
+def check_bounding(action_space: gym.Space, bound_method: str | None, scaling: bool) -> None:
+    """Bounding and scaling act on continuous outputs only; discrete data needs neither."""
+    if isinstance(action_space, gym.spaces.Box):
+        return
+    if scaling or bound_method is not None:
+        raise ConfigError(
+            f"bounding.action_bound_method={bound_method} with "
+            f"bounding.action_scaling={str(scaling).lower()} needs a continuous (Box) action "
+            f"space, but the dataset's action space is {action_space}. Use bounding=none for "
+            "discrete datasets (dataset=cartpole selects it)."
+        )
+
+
+def check_actor_sizes(configured: Mapping[str, Any], obs_dim: int, act_dim: int) -> None:
+    """``actor.obs_dim`` / ``actor.act_dim`` set in the config must agree with the dataset.
+
+    They are derived from the dataset; a value set by hand that differs (e.g. a one-output
+    continuous head on a discrete dataset) is a mistake, not something to silently override.
+    """
+    for key, expected in (("obs_dim", obs_dim), ("act_dim", act_dim)):
+        value = configured.get(key)
+        if value is not None and int(value) != expected:
+            raise ConfigError(
+                f"actor.{key}={value} but the dataset needs {expected} "
+                f"({'one logit per discrete action' if key == 'act_dim' else 'its obs size'}). "
+                f"Remove actor.{key}: it is set from the dataset."
+            )
+
+
+def check_actor_output(
+    actor: nn.Module, observation_space: gym.Space, action_space: gym.Space
+) -> None:
+    """Probe the actor once (eval mode, no grad) and check its output matches the action space.
+
+    Catches a custom actor (``actor._target_=...``) whose head does not fit the data, e.g. a
+    continuous head of the wrong width on a discrete dataset.
+    """
+    obs_dim, act_dim = expected_sizes(observation_space, action_space)
+    device = next(iter(actor.parameters()), torch.empty(0)).device
+    was_training = actor.training
+    actor.eval()
+    try:
+        with torch.no_grad():
+            output = actor(torch.zeros(2, obs_dim, device=device))
+    finally:
+        actor.train(was_training)
+    logits = output[0] if isinstance(output, tuple) else output
+    discrete = isinstance(action_space, gym.spaces.Discrete)
+    kind = "logits, one per discrete action" if discrete else "values, one per action dimension"
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (2, act_dim):
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ConfigError(
+            f"The actor {type(actor).__name__} maps a batch of 2 observations to {shape}, but "
+            f"the dataset's action space {action_space} needs (2, {act_dim}) ({kind}). Use an "
+            "actor whose output size comes from the dataset (actor=mlp)."
+        )
