@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-COMMANDS = {"train": "imitation_lab.train"}
+COMMANDS = {"train": "imitation_lab.train", "report": "imitation_lab.report"}
 DEBUG_FLAG = "--debug"
 USAGE = (
     "usage: imitation-lab <command> [--debug] [hydra overrides ...]\n"

@@ -19,3 +19,7 @@ class CheckpointError(ImitationLabError):
 
 class TrainingDivergedError(ImitationLabError):
     """The loss or the gradients became NaN/inf."""
+
+
+class SweepError(ImitationLabError):
+    """A folder is not a Hydra multirun sweep, or holds no result to report."""
