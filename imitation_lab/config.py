@@ -151,6 +151,7 @@ class WandbLoggerSchema(LoggerSchema):
     name: str | None = None  # default: the Hydra job's overrides
     mode: WandbMode = WandbMode.offline
     tags: list[str] = field(default_factory=list)
+    init_timeout: float = 30.0  # seconds to wait for the server before falling back to offline
 
 
 @dataclass
@@ -217,6 +218,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "trainer.eval_episodes": (lambda v: v >= 0, ">= 0 (0 turns evaluation off)"),
     "trainer.eval_envs": (lambda v: v > 0, _POSITIVE),
     "trainer.checkpoint_every": (lambda v: v >= 0, ">= 0 (0 checkpoints only at the end)"),
+    "logger.init_timeout": (lambda v: v > 0, _POSITIVE),
 }
 
 

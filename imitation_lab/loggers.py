@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import os
+import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -78,8 +79,10 @@ def _json_number(value: float) -> float | None:
 class WandbLogger:
     """W&B run in ``<run dir>/wandb``; offline by default, resumable by a saved run id.
 
-    A W&B failure (network, quota, a killed service) never stops training: the logger
-    warns once and turns itself off; the local metrics file carries on.
+    W&B never stops or stalls training: online mode without credentials, or a server that does
+    not answer within ``init_timeout`` seconds, falls back to an offline run (one warning; upload
+    it later with ``wandb sync``); it never prompts. A failure mid-run (network, quota, a killed
+    service) warns once and turns the logger off; the local metrics file carries on.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class WandbLogger:
         name: str | None = None,
         mode: str = "offline",
         tags: list[str] | None = None,
+        init_timeout: float = 30.0,
     ) -> None:
         self._run = None
         mode = getattr(mode, "value", mode)
@@ -104,27 +108,42 @@ class WandbLogger:
         try:
             import wandb
 
-            run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+            run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:8]
             id_file.write_text(run_id)
             os.environ.setdefault("WANDB_SILENT", "true")
-            self._run = wandb.init(
-                project=project,
-                entity=entity,
-                group=group,
-                name=name,
-                mode=mode,
-                tags=list(tags or []),
-                dir=str(run_dir),
-                config=config,
-                id=run_id,
-                resume="allow",
-                settings=wandb.Settings(console="off", init_timeout=60, x_disable_stats=True),
-            )
-        except Exception as err:  # no login, no network, broken service: never fatal
+            init_kwargs: dict[str, Any] = {
+                "project": project,
+                "entity": entity,
+                "group": group,
+                "name": name,
+                "tags": list(tags or []),
+                "dir": str(run_dir),
+                "config": config,
+                "id": run_id,
+                "resume": "allow",
+            }
+            if mode == "online" and not _has_wandb_credentials():
+                log.warning(
+                    "W&B online needs a login (`wandb login` or WANDB_API_KEY); logging offline "
+                    "to %s/wandb instead (upload later with `wandb sync`).",
+                    run_dir,
+                )
+                mode = "offline"
+            try:
+                self._run = _init_run(wandb, mode, init_timeout, init_kwargs)
+            except Exception as err:
+                if mode != "online":
+                    raise
+                log.warning(
+                    "W&B online could not start (%s); logging offline to %s/wandb instead "
+                    "(upload later with `wandb sync`).",
+                    _one_line(err),
+                    run_dir,
+                )
+                self._run = _init_run(wandb, "offline", init_timeout, init_kwargs)
+        except Exception as err:  # a broken install or service: never fatal
             log.warning(
-                "W&B could not start (%s: %s); continuing with metrics.jsonl only.",
-                type(err).__name__,
-                err,
+                "W&B could not start (%s); continuing with metrics.jsonl only.", _one_line(err)
             )
             self._run = None
 
@@ -139,9 +158,7 @@ class WandbLogger:
             self._run.log(metrics, step=step)
         except Exception as err:
             log.warning(
-                "W&B logging failed (%s: %s); continuing with metrics.jsonl only.",
-                type(err).__name__,
-                err,
+                "W&B logging failed (%s); continuing with metrics.jsonl only.", _one_line(err)
             )
             self._run = None
 
@@ -153,8 +170,28 @@ class WandbLogger:
                 self._run.summary.update(summary)
             self._run.finish()
         except Exception as err:
-            log.warning("W&B finish failed (%s: %s).", type(err).__name__, err)
+            log.warning("W&B finish failed (%s).", _one_line(err))
         self._run = None
+
+
+def _init_run(wandb: Any, mode: str, timeout: float, kwargs: dict[str, Any]) -> Any:
+    settings = wandb.Settings(console="off", init_timeout=timeout, x_disable_stats=True)
+    return wandb.init(mode=mode, settings=settings, **kwargs)
+
+
+def _has_wandb_credentials() -> bool:
+    """Whether W&B finds an API key (env, settings, netrc) without prompting or networking."""
+    import wandb
+
+    try:
+        return bool(wandb.login(prompt=False, verify=False))
+    except Exception:  # an older wandb without `prompt`, or an unreadable netrc
+        return bool(os.environ.get("WANDB_API_KEY"))
+
+
+def _one_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip(": ")
 
 
 class MultiLogger:

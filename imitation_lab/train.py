@@ -77,7 +77,9 @@ def build_policy(
     check_bounding(action_space, bound, cfg.bounding.action_scaling)
     obs_dim, act_dim = expected_sizes(observation_space, action_space)
     configured = {
-        k: cfg.actor[k] for k in ("obs_dim", "act_dim") if not OmegaConf.is_missing(cfg.actor, k)
+        k: cfg.actor[k]
+        for k in ("obs_dim", "act_dim")
+        if k in cfg.actor and not OmegaConf.is_missing(cfg.actor, k)
     }
     check_actor_sizes(configured, obs_dim, act_dim)
     actor = instantiate(cfg.actor, obs_dim=obs_dim, act_dim=act_dim, device=cfg.trainer.device)

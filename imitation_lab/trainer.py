@@ -175,10 +175,19 @@ class Trainer:
 
     def _diverged(self, loss: float) -> None:
         self.logger.log({"train/loss": loss}, self.step)
-        raise TrainingDivergedError(
-            f"Loss became {loss} at step {self.step}: training stopped. The last good "
-            f"checkpoint is kept in {self.checkpoint_dir} and metrics so far are in the run "
-            "dir. Lower optim.lr, check the dataset for extreme values, or try optim=adamw."
+        raise self._divergence_error(f"Loss became {loss} at step {self.step}")
+
+    def _divergence_error(self, what: str) -> TrainingDivergedError:
+        last = self.checkpoint_dir / "last.pt"
+        kept = (
+            f"the last good checkpoint is kept ({last})"
+            if last.exists()
+            else "no checkpoint had been written yet"
+        )
+        return TrainingDivergedError(
+            f"{what}: training stopped; {kept} and metrics so far are in "
+            f"{self.run_dir / 'metrics.jsonl'}. Lower optim.lr, check the dataset for extreme "
+            "values, or try optim=adamw."
         )
 
     # ------------------------------------------------------------------ evaluation
@@ -242,27 +251,36 @@ class Trainer:
         }
 
     def save(self, name: str) -> Path:
+        """Write ``checkpoints/<name>`` atomically; never overwrite a good one with NaN weights."""
+        bad = [n for n, p in self.policy.named_parameters() if not torch.isfinite(p).all()]
+        if bad:  # NaN/inf gradients poisoned the weights before the loss showed it
+            raise self._divergence_error(
+                f"Weights {', '.join(bad[:3])} became NaN/inf at step {self.step} "
+                f"(not saved to {name})"
+            )
         path = self.checkpoint_dir / name
         save_checkpoint(self.state_dict(), path)
         return path
 
     def load_state_dict(self, state: dict[str, Any], source: Path) -> None:
+        """Restore a ``state_dict()``; a checkpoint of another setup is one ``CheckpointError``."""
+        _check_same_setup(state.get("metadata") or {}, self.metadata, source)
         try:
             self.policy.load_state_dict(state["policy"])
             self.normalizer.load_state_dict(state["normalizer"])
-        except RuntimeError as err:
-            first_line = str(err).strip().splitlines()[-1].strip()
+            self.policy.optim.load_state_dict(state["optim"])
+            schedulers = self.policy.lr_scheduler
+            if schedulers is not None:
+                schedulers = schedulers if isinstance(schedulers, list | tuple) else [schedulers]
+                for scheduler, sched_state in zip(schedulers, state["schedulers"], strict=True):
+                    scheduler.load_state_dict(sched_state)
+        except (RuntimeError, ValueError, KeyError) as err:
+            detail = str(err).strip().splitlines()[-1].strip()
             raise CheckpointError(
-                f"Checkpoint {source} was written for a different architecture "
-                f"({first_line}). Use the config it was trained with (see .hydra/config.yaml "
-                "in its run dir) or start a new run."
+                f"Checkpoint {source} was written for a different architecture or optimizer "
+                f"({type(err).__name__}: {detail}). Use the config it was trained with (see "
+                ".hydra/config.yaml in its run dir) or start a new run."
             ) from err
-        self.policy.optim.load_state_dict(state["optim"])
-        schedulers = self.policy.lr_scheduler
-        if schedulers is not None:
-            schedulers = schedulers if isinstance(schedulers, list | tuple) else [schedulers]
-            for scheduler, sched_state in zip(schedulers, state["schedulers"], strict=True):
-                scheduler.load_state_dict(sched_state)
         self.step = int(state["step"])
         self.best_score = float(state["best_score"])
         self.last_eval = dict(state.get("last_eval", {}))
@@ -277,3 +295,39 @@ class Trainer:
             return
         self.load_state_dict(load_checkpoint(path), path)
         log.info("Resumed from %s at step %d.", path, self.step)
+
+
+# Parts of the run's metadata a resumed run must share with its checkpoint (dotted paths).
+RESUME_MUST_MATCH = (
+    "dataset_id",
+    "config.actor",
+    "config.optim._target_",
+    "config.scheduler._target_",
+    "config.bounding",
+    "config.dataset.normalize_obs",
+)
+
+
+def _check_same_setup(saved: dict[str, Any], current: dict[str, Any], source: Path) -> None:
+    """Raise ``CheckpointError`` naming every setting where checkpoint and run disagree."""
+    saved_flat, current_flat = _flatten(saved), _flatten(current)
+    diffs = [
+        f"{key.removeprefix('config.')}: checkpoint {saved_flat[key]!r}, now {current_flat[key]!r}"
+        for key in sorted(saved_flat.keys() & current_flat.keys())
+        if key.startswith(RESUME_MUST_MATCH) and saved_flat[key] != current_flat[key]
+    ]
+    if diffs:
+        raise CheckpointError(
+            f"Checkpoint {source} was written with a different setup ({'; '.join(diffs)}). "
+            "Resume with the config it was trained with (see .hydra/config.yaml in its run dir) "
+            "or start a new run in a new dir."
+        )
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out |= _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    return out
