@@ -1,0 +1,103 @@
+"""Shared pieces of the reliability suite: real CLI subprocesses and one finished tiny run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+# A tiny but complete run: pendulum (built offline), 16-unit actor, no W&B, 2 eval episodes.
+TINY = [
+    "logger=none",
+    "trainer.steps=200",
+    "trainer.batch_size=64",
+    "trainer.log_every=50",
+    "trainer.eval_every=0",
+    "trainer.eval_episodes=2",
+    "trainer.eval_envs=2",
+    "trainer.checkpoint_every=100",
+    "trainer.progress=false",
+    "actor.hidden_sizes=[16]",
+]
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        """The non-empty lines on stderr."""
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+def cli_env(minari_store: Path, **extra: str) -> dict[str, str]:
+    """The environment of a CLI subprocess: temp Minari store, offline W&B, 1 thread, no tty."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HYDRA_"))}
+    env |= {
+        "MINARI_DATASETS_PATH": str(minari_store),
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_DISABLE_GIT": "true",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env | extra
+
+
+def train_command(run_dir: Path, *overrides: str, module: str = "imitation_lab.train") -> list[str]:
+    return [sys.executable, "-m", module, *overrides, f"hydra.run.dir={run_dir}"]
+
+
+def run_cli(args: list[str], minari_store: Path, timeout: float = 120, **env: str) -> CliResult:
+    """Run a command in the repo root with stdin closed (a prompt would fail, not hang)."""
+    proc = subprocess.run(
+        args,
+        cwd=REPO_ROOT,
+        env=cli_env(minari_store, **env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> str:
+    """Exit status 1, exactly one ``error: ...`` line on stderr, no traceback anywhere."""
+    assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr[-3000:]
+    assert len(result.error_lines) == 1, result.stderr
+    line = result.error_lines[0]
+    assert line.startswith("error: "), line
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    return line
+
+
+@pytest.fixture(scope="session")
+def finished_run(minari_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished TINY run (checkpoints/last.pt at step 200), made once per session."""
+    run_dir = tmp_path_factory.mktemp("finished") / "run"
+    result = run_cli(train_command(run_dir, *TINY), minari_store)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "checkpoints" / "last.pt").is_file()
+    return run_dir
+
+
+@pytest.fixture
+def run_copy(finished_run: Path, tmp_path: Path) -> Path:
+    """A private copy of ``finished_run`` that a test may corrupt or resume."""
+    target = tmp_path / "run"
+    shutil.copytree(finished_run, target)
+    return target

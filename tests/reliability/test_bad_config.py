@@ -1,0 +1,96 @@
+"""Bad config → one clear message before any work, through the real CLI."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+import torch
+from torch import nn
+
+from imitation_lab.checks import check_actor_output
+from imitation_lab.errors import ConfigError
+from tests.reliability.conftest import TINY, assert_one_line_error, run_cli, train_command
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragments"),
+    [
+        (["optim.lr=-1"], ["optim.lr", "must be > 0"]),
+        (["trainer.batch_size=0"], ["trainer.batch_size", "must be > 0"]),
+        (["dataset=cartpole", "bounding=clip"], ["Discrete(2)", "bounding=none"]),
+        (["dataset=cartpole", "actor.act_dim=1"], ["actor.act_dim=1", "needs 2"]),
+    ],
+    ids=["negative-lr", "zero-batch", "scaling-on-discrete", "continuous-head-on-discrete"],
+)
+def test_user_error_is_one_line_and_no_work_is_done(
+    overrides: list[str], fragments: list[str], minari_store: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(train_command(run_dir, *TINY, *overrides), minari_store)
+    assert_one_line_error(result, *fragments)
+    assert not (run_dir / "checkpoints").exists()
+    assert not (run_dir / "metrics.jsonl").exists()
+    assert (run_dir / "FAILED.json").is_file()  # the full record stays in the run dir
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragments"),
+    [
+        (["bounding=sigmoid"], ["bounding/sigmoid", "Available options in 'bounding'", "clip"]),
+        (["trainer.batch_size=abc"], ["trainer.batch_size", "abc"]),
+        (["trainer.bach_size=3"], ["trainer.bach_size"]),
+    ],
+    ids=["unknown-choice", "wrong-type", "typo"],
+)
+def test_compose_error_is_a_short_message_without_traceback(
+    overrides: list[str], fragments: list[str], minari_store: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    result = run_cli(train_command(run_dir, *TINY, *overrides), minari_store)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.error_lines) <= 15, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, (fragment, result.stderr)
+    assert not run_dir.exists()  # failed at composition: not even a run dir
+
+
+@pytest.mark.parametrize(
+    ("how", "command_prefix", "env"),
+    [
+        ("--debug (python -m)", ["-m", "imitation_lab.train", "--debug"], {}),
+        ("--debug (console)", ["-m", "imitation_lab.cli", "--debug", "train"], {}),
+        ("HYDRA_FULL_ERROR=1", ["-m", "imitation_lab.train"], {"HYDRA_FULL_ERROR": "1"}),
+    ],
+    ids=["debug-module", "debug-console", "hydra-full-error"],
+)
+def test_debug_paths_keep_the_full_traceback(
+    how: str, command_prefix: list[str], env: dict[str, str], minari_store: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    args = [sys.executable, *command_prefix, *TINY, "optim.lr=-1", f"hydra.run.dir={run_dir}"]
+    result = run_cli(args, minari_store, **env)
+    assert result.returncode == 1, how
+    assert "Traceback (most recent call last)" in result.stderr, (how, result.stderr)
+    assert "imitation_lab.errors.ConfigError" in result.stderr
+    assert "optim.lr must be > 0" in result.stderr
+
+
+def test_an_actor_head_that_does_not_fit_the_action_space_is_refused() -> None:
+    """A custom actor with a one-output continuous head on a 2-action discrete dataset."""
+
+    class ContinuousHead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Linear(4, 1)
+
+        def forward(self, obs: torch.Tensor, state=None, info=None):
+            return torch.tanh(self.net(obs)), state
+
+    obs_space = gym.spaces.Box(-1.0, 1.0, (4,))
+    with pytest.raises(ConfigError, match=r"needs \(2, 2\) \(logits, one per discrete action\)"):
+        check_actor_output(ContinuousHead(), obs_space, gym.spaces.Discrete(2))
+    check_actor_output(ContinuousHead(), obs_space, gym.spaces.Box(-1.0, 1.0, (1,)))  # fits
