@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import sys
 
-COMMANDS = {"train": "imitation_lab.train", "report": "imitation_lab.report"}
+COMMANDS = {
+    "train": "imitation_lab.train",
+    "collect": "imitation_lab.collect",
+    "report": "imitation_lab.report",
+}
 DEBUG_FLAG = "--debug"
 USAGE = (
     "usage: imitation-lab <command> [--debug] [hydra overrides ...]\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -10,7 +11,6 @@ from typing import Any
 
 import gymnasium as gym
 import hydra
-import minari
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -22,8 +22,8 @@ from imitation_lab.checks import (
     expected_sizes,
 )
 from imitation_lab.config import register_configs, validate
-from imitation_lab.data.buffer import ObsNormalizer, flatten_dataset
-from imitation_lab.data.store import load_or_build
+from imitation_lab.data.buffer import ObsNormalizer
+from imitation_lab.data.loader import LoadedDataset, load_training_data
 from imitation_lab.errors import ImitationLabError
 from imitation_lab.evaluate import evaluate, make_vector_env
 from imitation_lab.loggers import JsonlLogger, MultiLogger
@@ -110,8 +110,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
             log.info("%s has %s for this exact config: skipped.", run_dir, DONE)
             return done
 
-    dataset = load_or_build(cfg.dataset.id, download_missing=cfg.dataset.download)
-    data = flatten_dataset(dataset)
+    loaded = load_training_data(cfg.dataset.id, download=cfg.dataset.download)
+    dataset, data = loaded.dataset, loaded.data
+    (run_dir / "dataset_info.json").write_text(json.dumps(loaded.info, indent=2) + "\n")
     log.info(
         "Dataset %s: %d episodes, %d transitions.",
         cfg.dataset.id,
@@ -126,7 +127,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ).to(cfg.trainer.device)
 
     resolved = resolved_config(cfg)
-    logger_kwargs: dict[str, Any] = {"run_dir": run_dir, "config": resolved}
+    logger_kwargs: dict[str, Any] = {
+        "run_dir": run_dir,
+        "config": {**resolved, "dataset_info": loaded.info},
+    }
     if "group" in cfg.logger:  # W&B-like: fill group/name from the Hydra job
         group, name = _default_run_names(cfg)
         logger_kwargs |= {
@@ -161,9 +165,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
         normalizer=normalizer,
         logger=logger,
         evaluator=lambda act_fn: evaluate(act_fn, vector_env, cfg.trainer.eval_episodes, cfg.seed),
-        score_fn=_score_fn(dataset),
+        score_fn=_score_fn(loaded),
         metadata={
             "dataset_id": cfg.dataset.id,
+            "dataset_info": loaded.info,
             "env_id": env_spec.id if env_spec else None,
             "config": resolved,
         },
@@ -179,14 +184,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return summary
 
 
-def _score_fn(dataset: minari.MinariDataset):
-    metadata = dataset.storage.metadata
-    if metadata.get("ref_min_score") is None or metadata.get("ref_max_score") is None:
-        log.warning(
-            "Dataset %s has no reference scores: no normalized score.", dataset.spec.dataset_id
-        )
-        return None
-    return lambda returns: minari.get_normalized_score(dataset, returns)
+def _score_fn(loaded: LoadedDataset):
+    if loaded.score_fn is None:
+        log.warning("%s has no reference scores: no normalized score.", loaded.info["dataset_id"])
+    return loaded.score_fn
 
 
 def _checkpoint_step(run_dir: Path) -> int | None:

@@ -49,6 +49,7 @@ def flatten_dataset(dataset: MinariDataset) -> OfflineData:
         raise DatasetError(f"Dataset '{dataset_id}' is empty (0 episodes). Rebuild it.")
     obs, act, rew, term, trunc, returns = [], [], [], [], [], []
     for episode in dataset.iterate_episodes():
+        _check_dtype(dataset_id, "observations", np.asarray(episode.observations))
         obs.append(np.asarray(episode.observations[:-1], dtype=np.float32))
         act.append(np.asarray(episode.actions))
         rew.append(np.asarray(episode.rewards, dtype=np.float32))
@@ -56,12 +57,19 @@ def flatten_dataset(dataset: MinariDataset) -> OfflineData:
         trunc.append(np.asarray(episode.truncations, dtype=bool))
         returns.append(float(np.sum(episode.rewards)))
     obs_arr = np.concatenate(obs)
-    if isinstance(act_space, gym.spaces.Discrete):
-        act_arr = np.concatenate(act).astype(np.int64).reshape(-1)
-    else:
-        act_arr = np.concatenate(act).astype(np.float32).reshape(len(obs_arr), -1)
+    raw_act = np.concatenate(act)
+    _check_dtype(dataset_id, "actions", raw_act)
     _check_finite(dataset_id, "observations", obs_arr)
-    _check_finite(dataset_id, "actions", act_arr)
+    _check_finite(dataset_id, "actions", raw_act)
+    if isinstance(act_space, gym.spaces.Discrete):
+        if not np.array_equal(raw_act, np.round(raw_act)):
+            raise DatasetError(
+                f"Dataset '{dataset_id}' has a Discrete action space but non-integer actions "
+                f"(dtype {raw_act.dtype}). Rebuild it with integer actions."
+            )
+        act_arr = raw_act.astype(np.int64).reshape(-1)
+    else:
+        act_arr = raw_act.astype(np.float32).reshape(len(obs_arr), -1)
     return OfflineData(
         obs=torch.from_numpy(obs_arr),
         act=torch.from_numpy(act_arr),
@@ -70,6 +78,14 @@ def flatten_dataset(dataset: MinariDataset) -> OfflineData:
         truncations=torch.from_numpy(np.concatenate(trunc)),
         episode_returns=np.asarray(returns),
     )
+
+
+def _check_dtype(dataset_id: str, name: str, values: np.ndarray) -> None:
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == np.bool_):
+        raise DatasetError(
+            f"Dataset '{dataset_id}' stores its {name} as {values.dtype}, not numbers; "
+            "imitation_lab trains on numeric Box/Discrete data. Rebuild or convert the dataset."
+        )
 
 
 def _check_finite(dataset_id: str, name: str, values: np.ndarray) -> None:

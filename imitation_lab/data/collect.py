@@ -1,36 +1,275 @@
-"""Roll out a policy in Gymnasium and write a Minari dataset with reference scores."""
+"""Roll out a policy in Gymnasium vector envs and write a Minari dataset with reference scores.
+
+Episode ``k`` is reset with seed ``seed + k`` and draws its action noise from its own generator,
+so a dataset does not depend on how many envs ran in parallel (for deterministic policies).
+Policies are batch-aware callables ``actions = policy(obs[N, obs_dim])``; a ``reset(mask)``
+method, when present (stateful rl-zoo experts with a time feature), is called for every sub-env
+that starts an episode.
+"""
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import gymnasium as gym
 import minari
 import numpy as np
-from minari import DataCollector, MinariDataset
+from minari import MinariDataset
+from minari.data_collector.episode_buffer import EpisodeBuffer
+
+from imitation_lab.errors import DatasetError
 
 PolicyFn = Callable[[np.ndarray], np.ndarray]
 
 
+class ActionNoise(Protocol):
+    """Perturbs a batch of policy actions (the perturbed action is executed and recorded)."""
+
+    def __call__(
+        self, actions: np.ndarray, space: gym.Space, rngs: list[np.random.Generator]
+    ) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class GaussianNoise:
+    """``a + N(0, (std * half_range)^2)`` per dimension, clipped to the Box bounds."""
+
+    std: float
+
+    def __call__(
+        self, actions: np.ndarray, space: gym.Space, rngs: list[np.random.Generator]
+    ) -> np.ndarray:
+        if not isinstance(space, gym.spaces.Box):
+            raise DatasetError(f"Gaussian action noise needs a Box action space, got {space}.")
+        half_range = (space.high - space.low) / 2.0
+        noise = np.stack([rng.normal(size=space.shape) for rng in rngs]) * self.std * half_range
+        return np.clip(actions + noise, space.low, space.high).astype(space.dtype)
+
+
+@dataclass(frozen=True)
+class EpsilonNoise:
+    """With probability ``epsilon`` a uniformly random action replaces the policy's."""
+
+    epsilon: float
+
+    def __call__(
+        self, actions: np.ndarray, space: gym.Space, rngs: list[np.random.Generator]
+    ) -> np.ndarray:
+        out = np.array(actions, copy=True)
+        for i, rng in enumerate(rngs):
+            if rng.random() < self.epsilon:
+                out[i] = _uniform_action(space, rng)
+        return out
+
+
+def _uniform_action(space: gym.Space, rng: np.random.Generator) -> np.ndarray:
+    if isinstance(space, gym.spaces.Discrete):
+        return np.asarray(space.start + rng.integers(space.n), dtype=space.dtype)
+    if isinstance(space, gym.spaces.Box):
+        return rng.uniform(space.low, space.high).astype(space.dtype)
+    raise DatasetError(f"Random actions need a Box or Discrete action space, got {space}.")
+
+
+class RandomPolicy:
+    """Uniform random actions for a batch (the D4RL ``ref_min_score`` policy)."""
+
+    def __init__(self, action_space: gym.Space, seed: int) -> None:
+        self.action_space = action_space
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return np.stack([_uniform_action(self.action_space, self.rng) for _ in range(len(obs))])
+
+
+@dataclass
+class Rollout:
+    """Finished episodes, in episode order (``buffers`` is empty when not recorded)."""
+
+    returns: np.ndarray
+    lengths: np.ndarray
+    buffers: list[EpisodeBuffer] = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return int(self.lengths.sum())
+
+
+@dataclass
+class _Episode:
+    index: int
+    rng: np.random.Generator
+    obs: list[np.ndarray] = field(default_factory=list)
+    actions: list[np.ndarray] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    terminations: list[bool] = field(default_factory=list)
+    truncations: list[bool] = field(default_factory=list)
+
+    def buffer(self) -> EpisodeBuffer:
+        return EpisodeBuffer(
+            id=self.index,
+            observations=np.stack(self.obs),
+            actions=np.stack(self.actions),
+            rewards=list(self.rewards),
+            terminations=list(self.terminations),
+            truncations=list(self.truncations),
+            infos={},
+        )
+
+
+def make_vec_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any]) -> gym.vector.VectorEnv:
+    """Sync vector env without autoreset: the rollout resets finished sub-envs itself."""
+    return gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.DISABLED},
+        **env_kwargs,
+    )
+
+
+def rollout(
+    env_id: str,
+    policy: PolicyFn,
+    *,
+    seed: int,
+    episodes: int | None = None,
+    steps: int | None = None,
+    num_envs: int = 1,
+    noise: ActionNoise | None = None,
+    record: bool = True,
+    env_kwargs: dict[str, Any] | None = None,
+) -> Rollout:
+    """Run ``episodes`` whole episodes, or the fewest first episodes with ``>= steps`` steps."""
+    if (episodes is None) == (steps is None):
+        raise DatasetError("Give exactly one of episodes or steps to collect.")
+    budget = episodes if episodes is not None else steps
+    assert budget is not None
+    if budget <= 0:
+        raise DatasetError(f"Nothing to collect: episodes/steps must be > 0, got {budget}.")
+    num_envs = max(1, min(num_envs, episodes or num_envs))
+    env = make_vec_env(env_id, num_envs, env_kwargs or {})
+    space = env.single_action_space
+    finished: dict[int, _Episode] = {}
+    next_index, finished_steps = 0, 0
+
+    def more_to_start() -> bool:
+        if episodes is not None:
+            return next_index < episodes
+        return finished_steps < budget
+
+    def start(mask: np.ndarray, first: bool = False) -> tuple[np.ndarray, list[_Episode | None]]:
+        nonlocal next_index
+        slots: list[_Episode | None] = [None] * num_envs
+        seeds: list[int | None] = [None] * num_envs
+        for i in np.flatnonzero(mask):
+            if more_to_start():
+                slots[i] = _Episode(next_index, np.random.default_rng([seed, next_index]))
+                seeds[i] = seed + next_index
+                next_index += 1
+        # Idle sub-envs are reset too (unseeded, never recorded): a finished sub-env of a
+        # vector env without autoreset must not be stepped again.
+        obs, _ = env.reset(seed=seeds, options={"reset_mask": mask})
+        if hasattr(policy, "reset"):
+            policy.reset(None if first else mask)  # type: ignore[attr-defined]
+        return obs, slots
+
+    try:
+        obs, running = start(np.ones(num_envs, dtype=bool), first=True)
+        while any(ep is not None for ep in running):
+            actions = np.asarray(policy(obs))
+            if noise is not None:
+                rngs = [ep.rng if ep is not None else np.random.default_rng() for ep in running]
+                actions = noise(actions, space, rngs)
+            next_obs, reward, terminated, truncated, _ = env.step(actions)
+            done = np.asarray(terminated) | np.asarray(truncated)  # idle sub-envs included
+            for i, ep in enumerate(running):
+                if ep is None:
+                    continue
+                if record:
+                    ep.obs.append(np.array(obs[i]))
+                    ep.actions.append(np.array(actions[i]))
+                ep.rewards.append(float(reward[i]))
+                ep.terminations.append(bool(terminated[i]))
+                ep.truncations.append(bool(truncated[i]))
+                if terminated[i] or truncated[i]:
+                    if record:
+                        ep.obs.append(np.array(next_obs[i]))
+                    finished[ep.index] = ep
+                    finished_steps += len(ep.rewards)
+                    running[i] = None
+            obs = next_obs
+            if done.any():
+                reset_obs, new = start(done)
+                for i in np.flatnonzero(done):
+                    if new[i] is not None:
+                        obs[i] = reset_obs[i]
+                        running[i] = new[i]
+    finally:
+        env.close()
+    ordered = [finished[k] for k in sorted(finished)]
+    if steps is not None:  # the shortest prefix (in episode order) that reaches the budget
+        cumulative = np.cumsum([len(ep.rewards) for ep in ordered])
+        ordered = ordered[: int(np.searchsorted(cumulative, steps)) + 1]
+    return Rollout(
+        returns=np.array([sum(ep.rewards) for ep in ordered]),
+        lengths=np.array([len(ep.rewards) for ep in ordered]),
+        buffers=[ep.buffer() for ep in ordered] if record else [],
+    )
+
+
 def average_return(
-    env_id: str, policy: PolicyFn | None, episodes: int, seed: int, **env_kwargs: object
+    env_id: str,
+    policy: PolicyFn | None,
+    episodes: int,
+    seed: int,
+    *,
+    num_envs: int = 1,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> float:
     """Mean undiscounted return over seeded episodes; ``policy=None`` samples uniformly."""
-    env = gym.make(env_id, **env_kwargs)
-    env.action_space.seed(seed)
-    returns = []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        total, done = 0.0, False
-        while not done:
-            action = env.action_space.sample() if policy is None else policy(obs)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    env.close()
-    return float(np.mean(returns))
+    if policy is None:
+        probe = gym.make(env_id, **(env_kwargs or {}))
+        policy = RandomPolicy(probe.action_space, seed)
+        probe.close()
+    result = rollout(
+        env_id,
+        policy,
+        seed=seed,
+        episodes=episodes,
+        num_envs=num_envs,
+        record=False,
+        env_kwargs=env_kwargs,
+    )
+    return float(np.mean(result.returns))
+
+
+@dataclass(frozen=True)
+class ReferenceScores:
+    """D4RL-style normalization: random policy (0) and reference expert (100)."""
+
+    ref_min_score: float
+    ref_max_score: float
+
+
+def reference_scores(
+    env_id: str,
+    expert: PolicyFn,
+    *,
+    episodes: int,
+    seed: int,
+    num_envs: int = 1,
+    env_kwargs: dict[str, Any] | None = None,
+) -> ReferenceScores:
+    """Random policy and ``expert`` (as given, no noise) over ``episodes`` seeded episodes."""
+    kwargs = {"episodes": episodes, "seed": seed, "num_envs": num_envs, "env_kwargs": env_kwargs}
+    return ReferenceScores(
+        ref_min_score=average_return(env_id, None, **kwargs),  # type: ignore[arg-type]
+        ref_max_score=average_return(env_id, expert, **kwargs),  # type: ignore[arg-type]
+    )
 
 
 def collect_dataset(
@@ -38,40 +277,58 @@ def collect_dataset(
     env_id: str,
     policy: PolicyFn,
     *,
-    episodes: int,
     seed: int,
     algorithm_name: str,
     description: str,
+    episodes: int | None = None,
+    steps: int | None = None,
+    num_envs: int = 1,
+    noise: ActionNoise | None = None,
     ref_episodes: int = 50,
-    env_kwargs: dict | None = None,
+    ref_policy: PolicyFn | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    eval_env_id: str | None = None,
 ) -> MinariDataset:
-    """Collect ``episodes`` seeded episodes of ``policy`` into a new local Minari dataset.
+    """Collect ``policy``'s episodes (plus ``noise``) into a new local Minari dataset.
 
-    ``ref_min_score`` is a uniform random policy's mean return and ``ref_max_score`` the
-    policy's own, each over ``ref_episodes`` episodes seeded apart from the data episodes,
-    so ``minari.get_normalized_score`` works on the result.
+    ``ref_min_score`` is a uniform random policy's mean return and ``ref_max_score`` that of
+    ``ref_policy`` (default: ``policy`` itself, without noise), each over ``ref_episodes``
+    episodes seeded apart from the data, so ``minari.get_normalized_score`` works on the result.
     """
-    env_kwargs = env_kwargs or {}
-    env = DataCollector(gym.make(env_id, **env_kwargs), record_infos=False)
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        done = False
-        while not done:
-            obs, _, terminated, truncated, _ = env.step(policy(obs))
-            done = terminated or truncated
-    ref_seed = seed + 1_000_000
-    ref_min = average_return(env_id, None, ref_episodes, ref_seed, **env_kwargs)
-    ref_max = average_return(env_id, policy, ref_episodes, ref_seed, **env_kwargs)
+    env_kwargs = dict(env_kwargs or {})
+    data = rollout(
+        env_id,
+        policy,
+        seed=seed,
+        episodes=episodes,
+        steps=steps,
+        num_envs=num_envs,
+        noise=noise,
+        env_kwargs=env_kwargs,
+    )
+    refs = reference_scores(
+        env_id,
+        ref_policy or policy,
+        episodes=ref_episodes,
+        seed=seed + 1_000_000,
+        num_envs=num_envs,
+        env_kwargs=env_kwargs,
+    )
+    if not math.isfinite(refs.ref_max_score - refs.ref_min_score):
+        raise DatasetError(f"Reference scores for '{dataset_id}' are not finite: {refs}.")
+    env_spec = gym.make(env_id, **env_kwargs).spec
+    eval_spec = gym.make(eval_env_id or env_id, **env_kwargs).spec
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # author/email/permalink not set
-        dataset = env.create_dataset(
+        dataset = minari.create_dataset_from_buffers(
             dataset_id=dataset_id,
-            eval_env=env_id if not env_kwargs else env.env.spec,
+            buffer=data.buffers,
+            env=env_spec,
+            eval_env=eval_spec,
             algorithm_name=algorithm_name,
             author="imitation_lab",
-            ref_min_score=ref_min,
-            ref_max_score=ref_max,
+            ref_min_score=refs.ref_min_score,
+            ref_max_score=refs.ref_max_score,
             description=description,
         )
-    env.close()
     return minari.load_dataset(dataset.spec.dataset_id)

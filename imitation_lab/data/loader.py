@@ -1,0 +1,118 @@
+"""One call from a dataset id to validated training tensors, reference scores and provenance."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from minari import MinariDataset
+
+from imitation_lab.data.buffer import OfflineData
+from imitation_lab.data.cache import load_flat
+from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
+from imitation_lab.data.store import load_or_build
+from imitation_lab.errors import DatasetError
+
+_VERSION = re.compile(r"-v(\d+)$")
+
+
+@dataclass
+class LoadedDataset:
+    """A validated dataset: Minari handle, flat tensors, normalizer of returns, provenance."""
+
+    dataset: MinariDataset
+    data: OfflineData
+    score_fn: ScoreFn | None
+    info: dict[str, Any]
+
+
+def _same_space(a: gym.Space, b: gym.Space) -> bool:
+    if isinstance(a, gym.spaces.Discrete) and isinstance(b, gym.spaces.Discrete):
+        return int(a.n) == int(b.n) and int(a.start) == int(b.start)
+    if isinstance(a, gym.spaces.Box) and isinstance(b, gym.spaces.Box):
+        return (
+            a.shape == b.shape
+            and np.allclose(a.low, b.low, equal_nan=True)
+            and np.allclose(a.high, b.high, equal_nan=True)
+        )
+    return a == b
+
+
+def validate_against_env(dataset: MinariDataset, env: gym.Env) -> None:
+    """The dataset's observation/action spaces must be the (eval) env's; else ``DatasetError``."""
+    dataset_id = dataset.spec.dataset_id
+    env_id = env.spec.id if env.spec else type(env).__name__
+    for name, ours, theirs in (
+        ("observation", dataset.observation_space, env.observation_space),
+        ("action", dataset.action_space, env.action_space),
+    ):
+        if not _same_space(ours, theirs):
+            raise DatasetError(
+                f"Dataset '{dataset_id}' has {name} space {ours} but its env {env_id} has "
+                f"{theirs}: the data was recorded on another env version or with other env "
+                "kwargs. Rebuild the dataset for this env (imitation-lab collect)."
+            )
+
+
+def recover_eval_env(dataset: MinariDataset) -> gym.Env:
+    """``dataset.recover_environment(eval_env=True)`` with a clear error when it fails."""
+    try:
+        return dataset.recover_environment(eval_env=True)
+    except Exception as err:
+        raise DatasetError(
+            f"Dataset '{dataset.spec.dataset_id}' names an env that cannot be created "
+            f"({type(err).__name__}: {err}). Install the env's package or rebuild the dataset."
+        ) from err
+
+
+def dataset_info(
+    dataset: MinariDataset, content_key: str, eval_env_id: str | None = None
+) -> dict[str, Any]:
+    """Provenance recorded with every run: ids, versions, sizes, reference scores."""
+    dataset_id = dataset.spec.dataset_id
+    version = dataset.spec.version
+    if version is None and (match := _VERSION.search(dataset_id)):
+        version = int(match.group(1))
+    env_spec = dataset.spec.env_spec
+    refs = reference_scores(dataset)
+    return {
+        "dataset_id": dataset_id,
+        "dataset_version": version,
+        "env_id": env_spec.id if env_spec else None,
+        "env_version": env_spec.version if env_spec else None,
+        "eval_env_id": eval_env_id,
+        "total_episodes": int(dataset.total_episodes),
+        "total_steps": int(dataset.total_steps),
+        "minari_version": str(dataset.spec.minari_version),
+        "content_key": content_key,
+        "ref_min_score": refs[0] if refs else None,
+        "ref_max_score": refs[1] if refs else None,
+        "ref_scores_from": refs[2] if refs else None,
+    }
+
+
+def load_training_data(
+    dataset_id: str, *, download: bool = True, use_cache: bool = True
+) -> LoadedDataset:
+    """Find/build/download ``dataset_id``, validate it and flatten it (cached)."""
+    dataset = load_or_build(dataset_id, download_missing=download)
+    if dataset.total_episodes == 0 or dataset.total_steps == 0:
+        raise DatasetError(
+            f"Dataset '{dataset_id}' is empty (0 episodes) at {dataset.spec.data_path}. "
+            "Delete the folder and rebuild or redownload it."
+        )
+    env = recover_eval_env(dataset)
+    try:
+        validate_against_env(dataset, env)
+        eval_env_id = env.spec.id if env.spec else None
+    finally:
+        env.close()
+    data, key = load_flat(dataset, use_cache=use_cache)
+    info = dataset_info(dataset, key, eval_env_id)
+    return LoadedDataset(dataset, data, normalized_score_fn(dataset), info)
+
+
+__all__ = ["LoadedDataset", "dataset_info", "load_training_data", "validate_against_env"]
