@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,19 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise CheckpointError(
-            f"Checkpoint {path} is corrupted or truncated ({type(err).__name__}: {err}). "
-            "Delete it to start fresh, or resume from another copy."
+            f"Checkpoint {path} is corrupted or truncated, or holds pickled objects that safe "
+            f"loading refuses ({_reason(err)}). Delete it to start fresh, or resume from "
+            "another copy."
         ) from err
     if not isinstance(state, dict) or "policy" not in state:
         raise CheckpointError(f"{path} is not an imitation_lab checkpoint (no 'policy' entry).")
     return state
+
+
+def _reason(err: Exception) -> str:
+    """One line: torch's weights-only errors are paragraphs; keep the unpickler's own reason."""
+    text = str(err).strip()
+    found = re.search(r"WeightsUnpickler error:\s*(\S.*)", text)
+    detail = found.group(1) if found else (text.splitlines()[0] if text else "")
+    detail = detail.split(". ")[0]  # drop torch's advice to allowlist globals
+    return f"{type(err).__name__}: {detail.strip()}".rstrip(": ")
