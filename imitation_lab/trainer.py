@@ -11,7 +11,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,8 @@ class Trainer:
         self.best_score = -math.inf
         self.last_eval: dict[str, float] = {}
         self.loss_window: deque[float] = deque(maxlen=SMOOTHING_WINDOW)
+        self._idx = torch.empty(settings.batch_size, dtype=torch.long)
+        self._interval = _Interval()
 
     # ------------------------------------------------------------------ data
     def _training_tensors(self, data: OfflineData) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,10 +102,12 @@ class Trainer:
         return obs, act.to(self.device).contiguous()
 
     def _sample(self) -> Batch:
+        """A uniform minibatch; the indices go into a preallocated buffer (no per-step alloc)."""
         idx = torch.randint(
-            len(self.train_obs), (self.settings.batch_size,), generator=self.sampler
+            len(self.train_obs), (self.settings.batch_size,), generator=self.sampler, out=self._idx
         )
-        idx = idx.to(self.device)
+        if idx.device != self.device:
+            idx = idx.to(self.device)
         return Batch(obs=self.train_obs[idx], act=self.train_act[idx], info={})
 
     # ------------------------------------------------------------------ acting
@@ -123,52 +127,71 @@ class Trainer:
         if settings.resume:
             self._resume()
         self.policy.train()
-        interval_start, interval_losses, interval_times = time.perf_counter(), [], []
-        bar = tqdm(
-            total=settings.steps,
-            initial=self.step,
-            disable=not settings.progress or None,
-            desc="train",
-            dynamic_ncols=True,
-        )
+        self._interval = _Interval()
+        bar = progress_bar(settings, self.step)
         try:
             while self.step < settings.steps:
                 stats = self.policy.update(self._sample())
-                self.step += 1
-                if not math.isfinite(stats.loss):
-                    self._diverged(stats.loss)
-                self.loss_window.append(stats.loss)
-                stats.smoothed_loss = {"loss": float(np.mean(self.loss_window))}
-                interval_losses.append(stats.loss)
-                interval_times.append(stats.train_time)
-                if self.step % settings.log_every == 0 or self.step == settings.steps:
-                    elapsed = time.perf_counter() - interval_start
-                    steps_per_sec = len(interval_losses) / max(elapsed, 1e-9)
-                    self.logger.log(
-                        {
-                            "train/loss": float(np.mean(interval_losses)),
-                            "train/smoothed_loss": stats.smoothed_loss["loss"],
-                            "train/train_time": float(np.mean(interval_times)),
-                            "train/lr": self.policy.optim.param_groups[0]["lr"],
-                            "train/steps_per_sec": steps_per_sec,
-                        },
-                        self.step,
-                    )
-                    bar.update(len(interval_losses))
-                    bar.set_postfix(
-                        loss=f"{stats.smoothed_loss['loss']:.4g}", sps=f"{steps_per_sec:.0f}"
-                    )
-                    interval_start, interval_losses, interval_times = time.perf_counter(), [], []
-                at_end = self.step == settings.steps
-                if self._due(settings.eval_every) or at_end:
-                    self._evaluate()
-                if self._due(settings.checkpoint_every) or at_end:
-                    self.save("last.pt")
-            if settings.steps == self.step and not self.last_eval:
-                self._evaluate()  # steps=0, or resumed at the end: still report a score
+                logged = self.record_update(stats.loss, stats.train_time)
+                if logged is not None:
+                    update_bar(bar, logged)
+                self.end_of_step()
+            self.finish()
         finally:
             bar.close()
         return self.summary()
+
+    def record_update(self, loss: float, train_time: float) -> dict[str, float] | None:
+        """Count one gradient step: divergence check, loss window, ``train/*`` when due.
+
+        O(1) per step: the moving average and the interval means are computed only when
+        logging. Returns the logged metrics, or None when this step does not log.
+        """
+        self.step += 1
+        if not math.isfinite(loss):
+            self._diverged(loss)
+        self.loss_window.append(loss)
+        interval = self._interval
+        interval.add(loss, train_time)
+        if self.step % self.settings.log_every and self.step != self.settings.steps:
+            return None
+        elapsed = time.perf_counter() - interval.start
+        metrics = {
+            "train/loss": interval.loss_sum / interval.count,
+            "train/smoothed_loss": self.smoothed_loss(),
+            "train/train_time": interval.time_sum / interval.count,
+            "train/lr": self.policy.optim.param_groups[0]["lr"],
+            "train/steps_per_sec": interval.count / max(elapsed, 1e-9),
+        }
+        self.logger.log(metrics, self.step)
+        self._interval = _Interval()
+        return {**metrics, "steps": interval.count}
+
+    def smoothed_loss(self) -> float:
+        """Mean of the last ``SMOOTHING_WINDOW`` losses (Tianshou's ``smoothed_loss``)."""
+        return float(np.mean(self.loss_window)) if self.loss_window else math.nan
+
+    def snapshot_due(self) -> bool:
+        """Whether ``end_of_step`` will read the policy's weights (evaluation or checkpoint)."""
+        at_end = self.step == self.settings.steps
+        return (
+            at_end
+            or self._due(self.settings.eval_every)
+            or self._due(self.settings.checkpoint_every)
+        )
+
+    def end_of_step(self) -> None:
+        """Evaluate and checkpoint when due (and always at the last step)."""
+        at_end = self.step == self.settings.steps
+        if self._due(self.settings.eval_every) or at_end:
+            self._evaluate()
+        if self._due(self.settings.checkpoint_every) or at_end:
+            self.save("last.pt")
+
+    def finish(self) -> None:
+        """After the loop: a run with no evaluation yet (steps=0, resumed at the end) gets one."""
+        if self.settings.steps == self.step and not self.last_eval:
+            self._evaluate()
 
     def _due(self, every: int) -> bool:
         return every > 0 and self.step % every == 0
@@ -331,3 +354,36 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     for key, value in tree.items():
         out |= _flatten(value, f"{prefix}.{key}" if prefix else str(key))
     return out
+
+
+@dataclass
+class _Interval:
+    """Running sums of the steps since the last ``train/*`` log line."""
+
+    start: float = field(default_factory=time.perf_counter)
+    count: int = 0
+    loss_sum: float = 0.0
+    time_sum: float = 0.0
+
+    def add(self, loss: float, train_time: float) -> None:
+        self.count += 1
+        self.loss_sum += loss
+        self.time_sum += train_time
+
+
+def progress_bar(settings: TrainerSettings, initial: int) -> tqdm:
+    """The training progress bar (quiet when disabled or stderr is not a TTY)."""
+    return tqdm(
+        total=settings.steps,
+        initial=initial,
+        disable=not settings.progress or None,
+        desc="train",
+        dynamic_ncols=True,
+    )
+
+
+def update_bar(bar: tqdm, logged: dict[str, float]) -> None:
+    bar.update(int(logged["steps"]))
+    bar.set_postfix(
+        loss=f"{logged['train/smoothed_loss']:.4g}", sps=f"{logged['train/steps_per_sec']:.0f}"
+    )
