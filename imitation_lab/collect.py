@@ -52,7 +52,7 @@ def collect(cfg: DictConfig) -> dict[str, Any]:
                 "overwrite=true to rebuild it, or pick another dataset_id."
             )
         minari.delete_dataset(cfg.dataset_id)
-    source: PolicySource = instantiate(cfg.source)
+    source: PolicySource = instantiate(cfg.source, _partial_=True)()  # its errors unwrapped
     ref = None
     if cfg.ref_expert:
         ref = zoo_source(cfg.ref_expert, cfg.source.get("experts_dir"))
