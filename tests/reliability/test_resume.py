@@ -1,0 +1,124 @@
+"""kill -9 mid-training, then ``trainer.resume=true``: nothing lost, nothing changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from tests.conftest import REPO_ROOT
+from tests.reliability.conftest import cli_env, run_cli, train_command
+
+STEPS = 3000
+RUN = [
+    "logger=wandb",  # offline (the test env), so the resumed W&B run can be checked too
+    f"trainer.steps={STEPS}",
+    "trainer.batch_size=64",
+    "trainer.log_every=100",
+    "trainer.checkpoint_every=500",
+    "trainer.eval_every=1000",
+    "trainer.eval_episodes=2",
+    "trainer.eval_envs=2",
+    "trainer.progress=false",
+    "actor.hidden_sizes=[16]",
+    "seed=3",
+]
+TIMING_KEYS = {"train/train_time", "train/steps_per_sec"}
+
+
+def _kill_after_first_checkpoint(run_dir: Path, minari_store: Path) -> int:
+    """Start a run, SIGKILL it as soon as ``last.pt`` exists; return the checkpoint's step."""
+    proc = subprocess.Popen(
+        train_command(run_dir, *RUN),
+        cwd=REPO_ROOT,
+        env=cli_env(minari_store),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    last = run_dir / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 120
+    try:
+        while not last.exists():
+            assert proc.poll() is None, "the run ended before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return int(torch.load(last, weights_only=True)["step"])
+
+
+def _records(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [
+        {k: v for k, v in json.loads(line).items() if k not in TIMING_KEYS and "time" not in k}
+        for line in lines
+    ]
+
+
+def _assert_same_tree(a: Any, b: Any, where: str = "") -> None:
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            _assert_same_tree(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_same_tree(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, (where, a, b)
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_is_bit_identical_to_an_uninterrupted_run(
+    minari_store: Path, tmp_path: Path
+) -> None:
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    result = run_cli(train_command(reference, *RUN), minari_store)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    killed_at = _kill_after_first_checkpoint(resumed, minari_store)
+    assert 0 < killed_at < STEPS
+    assert not (resumed / "DONE.json").exists()
+    run_id = (resumed / "wandb_run_id.txt").read_text()
+
+    result = run_cli(train_command(resumed, *RUN, "trainer.resume=true"), minari_store)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resumed from {resumed / 'checkpoints' / 'last.pt'} at step {killed_at}" in (
+        result.stdout
+    )
+
+    # final weights, optimizer, RNG and sampler states: bit for bit
+    final = {
+        name: torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+        for name, run in (("reference", reference), ("resumed", resumed))
+    }
+    for key in ("policy", "optim", "schedulers", "normalizer", "rng", "sampler", "step"):
+        _assert_same_tree(final["reference"][key], final["resumed"][key], key)
+    assert final["resumed"]["step"] == STEPS
+
+    # the same metrics file: every step once, with the reference's values
+    records = _records(resumed)
+    steps = [r["step"] for r in records if r["step"] >= 0]
+    train_steps = [r["step"] for r in records if "train/loss" in r]
+    assert len(train_steps) == len(set(train_steps)) == STEPS // 100
+    assert steps == sorted(steps)
+    assert records == _records(reference)
+
+    # the same W&B run: one id, kept on disk, used by both offline run folders
+    assert (resumed / "wandb_run_id.txt").read_text() == run_id
+    offline_runs = sorted((resumed / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 2
+    assert all(p.name.endswith(f"-{run_id}") for p in offline_runs)
