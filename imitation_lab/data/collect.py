@@ -1,7 +1,9 @@
 """Roll out a policy in Gymnasium vector envs and write a Minari dataset with reference scores.
 
 Episode ``k`` is reset with seed ``seed + k`` and draws its action noise from its own generator,
-so a dataset does not depend on how many envs ran in parallel (for deterministic policies).
+so a dataset does not depend on how many envs ran in parallel, as long as the policy's batched
+output equals its per-row output (scripted experts: yes; torch networks differ in the last bits,
+which MuJoCo's chaotic dynamics amplify over an episode, so their datasets depend on num_envs).
 Policies are batch-aware callables ``actions = policy(obs[N, obs_dim])``; a ``reset(mask)``
 method, when present (stateful rl-zoo experts with a time feature), is called for every sub-env
 that starts an episode.

@@ -36,6 +36,34 @@ def test_rollout_does_not_depend_on_the_number_of_envs() -> None:
     np.testing.assert_allclose(one.returns, three.returns)
 
 
+class StepCounter:
+    """A stateful policy like rl-zoo's time-feature experts: action = 0.01 x steps since reset."""
+
+    def __init__(self) -> None:
+        self.steps: np.ndarray | None = None
+
+    def reset(self, mask: np.ndarray | None = None) -> None:
+        if mask is None or self.steps is None:
+            self.steps = None
+        else:
+            self.steps[np.asarray(mask)] = 0
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        if self.steps is None:
+            self.steps = np.zeros(len(obs), dtype=np.int64)
+        actions = (0.01 * self.steps)[:, None].astype(np.float32)
+        self.steps += 1
+        return actions
+
+
+def test_stateful_policies_are_reset_per_episode() -> None:
+    result = rollout("Pendulum-v1", StepCounter(), seed=0, episodes=5, num_envs=3)
+    assert len(result.buffers) == 5
+    for buffer in result.buffers:
+        expected = 0.01 * np.arange(len(buffer.actions), dtype=np.float32)
+        np.testing.assert_allclose(buffer.actions[:, 0], expected, rtol=1e-6)
+
+
 def test_noise_changes_actions_and_stays_in_bounds() -> None:
     clean = rollout("Pendulum-v1", PendulumSwingUpExpert(), seed=0, episodes=1)
     noisy = rollout(
