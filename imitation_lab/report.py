@@ -367,7 +367,12 @@ def markdown_table(results: Sequence[GroupResult], metric: str) -> str:
 
 
 def write_markdown(
-    results: Sequence[GroupResult], jobs: Sequence[Job], sweep_dir: Path, metric: str, path: Path
+    results: Sequence[GroupResult],
+    jobs: Sequence[Job],
+    keys: Sequence[str],
+    sweep_dir: Path,
+    metric: str,
+    path: Path,
 ) -> None:
     counts = {s: sum(j.status == s for j in jobs) for s in ("done", "failed", "unfinished")}
     text = [
@@ -387,11 +392,11 @@ def write_markdown(
         text += [
             "## Failed or unfinished jobs",
             "",
-            "| job | status | overrides | error |",
+            "| job | status | swept values | error |",
             "|---|---|---|---|",
         ]
         for job in bad:
-            overrides = " ".join(f"{k}={v}" for k, v in job.overrides.items())
+            overrides = " ".join(f"{k}={job.overrides.get(k, '<default>')}" for k in keys)
             error = (job.error or "").replace("|", "\\|").replace("\n", " ")
             text.append(f"| {job.name} | {job.status} | `{overrides}` | {error} |")
         text.append("")
@@ -463,7 +468,7 @@ def report(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(results, out_dir / "results.csv")
     write_runs_csv(jobs, keys, metric, out_dir / "runs.csv")
-    write_markdown(results, jobs, sweep_dir, metric, out_dir / "results.md")
+    write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md")
     plot(results, metric, out_dir)
     return results
 

@@ -1,0 +1,106 @@
+"""The report on real sweeps: numbers against a hand computation, partial sweeps, failures."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from imitation_lab.errors import SweepError
+from imitation_lab.markers import DONE
+from imitation_lab.report import main as report_main
+from imitation_lab.report import report
+from tests.sweeps.conftest import Sweep
+
+pytestmark = pytest.mark.slow
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _scores_by_arm(sweep_dir: Path) -> dict[str, list[float]]:
+    """By hand: each job's overrides and DONE.json summary."""
+    out: dict[str, list[float]] = {}
+    for job in sorted(sweep_dir.glob(f"*/{DONE}")):
+        overrides = yaml.safe_load((job.parent / ".hydra" / "overrides.yaml").read_text())
+        arm = next(o.split("=")[1] for o in overrides if o.startswith("bounding="))
+        score = json.loads(job.read_text())["summary"]["final/normalized_score"]
+        out.setdefault(arm, []).append(score)
+    return out
+
+
+def _rows(path: Path) -> dict[str, dict[str, str]]:
+    with open(path) as handle:
+        return {row["group"]: row for row in csv.DictReader(handle)}
+
+
+def test_report_matches_hand_computation(report_sweep: Sweep, tmp_path: Path):
+    report(report_sweep.dir, tmp_path)
+    rows = _rows(tmp_path / "results.csv")
+    hand = _scores_by_arm(report_sweep.dir)
+    assert set(rows) == {"bounding=clip", "bounding=tanh"}  # grouped by bounding, not seed
+    for arm, scores in hand.items():
+        row, x = rows[f"bounding={arm}"], np.sort(scores)
+        assert int(row["n"]) == 3 and int(row["n_failed"]) == 0
+        assert float(row["mean"]) == pytest.approx(sum(scores) / 3)
+        assert float(row["std"]) == pytest.approx(
+            (sum((s - sum(scores) / 3) ** 2 for s in scores) / 2) ** 0.5
+        )
+        assert float(row["median"]) == pytest.approx(x[1])
+        assert float(row["iqm"]) == pytest.approx(x.mean())  # n=3: int(0.75) = 0 trimmed
+        for stat in ("mean", "iqm"):
+            low, high = float(row[f"{stat}_ci_low"]), float(row[f"{stat}_ci_high"])
+            eps = 1e-9  # the mean of identical resampled values is not bit-exact
+            assert x[0] - eps <= low <= float(row[stat]) <= high <= x[-1] + eps
+    md = (tmp_path / "results.md").read_text()
+    clip = rows["bounding=clip"]
+    assert f"| bounding=clip | 3 | {float(clip['mean']):.1f} ± {float(clip['std']):.1f} |" in md
+    for png in ("learning_curves.png", "final_scores.png"):
+        data = (tmp_path / png).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    with open(tmp_path / "runs.csv") as handle:
+        runs = list(csv.DictReader(handle))
+    assert len(runs) == 6 and {r["status"] for r in runs} == {"done"}
+
+
+def test_partial_sweep_reports_n_per_group(report_sweep: Sweep, tmp_path: Path):
+    partial = tmp_path / "partial"
+    shutil.copytree(report_sweep.dir, partial, ignore=shutil.ignore_patterns("checkpoints"))
+    jobs = {}
+    for job in (d for d in partial.iterdir() if (d / ".hydra").is_dir()):
+        overrides = yaml.safe_load((job / ".hydra/overrides.yaml").read_text())
+        jobs[tuple(o for o in overrides if o.startswith(("bounding=", "seed=")))] = job
+    shutil.rmtree(jobs[("bounding=tanh", "seed=2")])  # never started
+    unfinished = jobs[("bounding=tanh", "seed=1")]  # killed mid-run: no marker, no summary
+    (unfinished / DONE).unlink()
+    lines = (unfinished / "metrics.jsonl").read_text().splitlines()
+    (unfinished / "metrics.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    report(partial, tmp_path / "out")
+    rows = _rows(tmp_path / "out" / "results.csv")
+    assert (rows["bounding=clip"]["n"], rows["bounding=tanh"]["n"]) == ("3", "1")
+    assert rows["bounding=tanh"]["n_unfinished"] == "1"
+    assert "| bounding=tanh | 1 |" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_failed_job_is_listed(failing_sweep: Sweep, tmp_path: Path):
+    report(failing_sweep.dir, tmp_path)
+    rows = _rows(tmp_path / "results.csv")
+    assert rows["optim.lr=-1"]["n_failed"] == "1" and rows["optim.lr=-1"]["n"] == "0"
+    assert rows["optim.lr=0.001"]["n"] == "1"
+    md = (tmp_path / "results.md").read_text()
+    assert "## Failed or unfinished jobs" in md
+    assert "| 1 | failed | `optim.lr=-1`" in md and "ConfigError" in md
+
+
+def test_not_a_sweep_is_one_clear_error(report_sweep: Sweep, tmp_path: Path, capsys):
+    with pytest.raises(SweepError, match="is a single run"):
+        report(report_sweep.dir / "0", tmp_path / "out")
+    with pytest.raises(SweepError, match="not a Hydra sweep"):
+        report(tmp_path, tmp_path / "out")
+    with pytest.raises(SystemExit) as exit_info:
+        report_main([str(tmp_path / "missing")])
+    assert exit_info.value.code == 1
+    assert "does not exist" in capsys.readouterr().err
