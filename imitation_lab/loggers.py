@@ -121,6 +121,7 @@ class WandbLogger:
                 "config": config,
                 "id": run_id,
                 "resume": "allow",
+                "reinit": "create_new",  # K seeds in one process: K concurrent runs
             }
             if mode == "online" and not _has_wandb_credentials():
                 log.warning(

@@ -128,12 +128,12 @@ def checkpoint_source(path: str, env_id: str | None = None) -> PolicySource:
     env.close()
     cfg = OmegaConf.create(metadata["config"])
     cfg.trainer.device = "cpu"
-    policy = build_policy(cfg, obs_space, act_space, total_steps=1)
-    normalizer = ObsNormalizer.identity(int(np.prod(obs_space.shape)))
     try:
+        policy = build_policy(cfg, obs_space, act_space, total_steps=1)
+        normalizer = ObsNormalizer.identity(int(np.prod(obs_space.shape)))
         policy.load_state_dict(state["policy"])
         normalizer.load_state_dict(state["normalizer"])
-    except RuntimeError as err:
+    except (RuntimeError, ImitationLabError) as err:
         raise DatasetError(
             f"Checkpoint {path} does not match env {env_id} (observation {obs_space.shape}, "
             f"action {act_space}): {str(err).strip().splitlines()[-1].strip()}"
