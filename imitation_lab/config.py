@@ -134,6 +134,7 @@ class TrainerSchema:
     resume: bool = False
     progress: bool = True
     device: str = "cpu"
+    num_seeds: int = 1
 
 
 @dataclass
@@ -217,6 +218,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "trainer.eval_every": (lambda v: v >= 0, ">= 0 (0 evaluates only at the end)"),
     "trainer.eval_episodes": (lambda v: v >= 0, ">= 0 (0 turns evaluation off)"),
     "trainer.eval_envs": (lambda v: v > 0, _POSITIVE),
+    "trainer.num_seeds": (lambda v: v > 0, _POSITIVE),
     "trainer.checkpoint_every": (lambda v: v >= 0, ">= 0 (0 checkpoints only at the end)"),
     "logger.init_timeout": (lambda v: v > 0, _POSITIVE),
 }

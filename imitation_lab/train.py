@@ -11,6 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 import hydra
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -22,7 +23,7 @@ from imitation_lab.checks import (
     expected_sizes,
 )
 from imitation_lab.config import register_configs, validate
-from imitation_lab.data.buffer import ObsNormalizer
+from imitation_lab.data.buffer import ObsNormalizer, OfflineData
 from imitation_lab.data.loader import LoadedDataset, load_training_data
 from imitation_lab.errors import ImitationLabError
 from imitation_lab.evaluate import evaluate, make_vector_env
@@ -119,23 +120,70 @@ def train(cfg: DictConfig) -> dict[str, float]:
         dataset.total_episodes,
         len(data),
     )
-    policy = build_policy(cfg, dataset.observation_space, dataset.action_space, cfg.trainer.steps)
-    normalizer = (
+    if cfg.trainer.num_seeds > 1:  # K seeds in one process, one subdir each
+        from imitation_lab.multiseed import train_seeds
+
+        summary = train_seeds(cfg, loaded, run_dir)
+        write_done(run_dir, resolved_config(cfg), summary)
+        return summary
+    normalizer = make_normalizer(cfg, data)
+    vector_env = make_eval_env(cfg, loaded)
+    trainer = build_trainer(
+        cfg, loaded, run_dir, seed=cfg.seed, normalizer=normalizer, vector_env=vector_env
+    )
+    summary: dict[str, float] = {}
+    try:
+        summary = trainer.fit()
+    finally:
+        vector_env.close()
+        trainer.logger.finish(summary)
+    log.info("Final: %s", ", ".join(f"{k}={v:.3f}" for k, v in summary.items()))
+    write_done(run_dir, resolved_config(cfg), summary)
+    return summary
+
+
+def make_normalizer(cfg: DictConfig, data: OfflineData) -> ObsNormalizer:
+    """Dataset statistics (``dataset.normalize_obs``) or the identity, on the trainer device."""
+    return (
         ObsNormalizer.from_data(data.obs)
         if cfg.dataset.normalize_obs
         else ObsNormalizer.identity(data.obs.shape[1])
     ).to(cfg.trainer.device)
 
-    resolved = resolved_config(cfg)
+
+def make_eval_env(cfg: DictConfig, loaded: LoadedDataset) -> gym.vector.VectorEnv:
+    """The evaluation vector env (``trainer.eval_envs`` copies of the dataset's env)."""
+    num_envs = min(cfg.trainer.eval_envs, max(1, cfg.trainer.eval_episodes))
+    return make_vector_env(lambda: loaded.dataset.recover_environment(eval_env=True), num_envs)
+
+
+def build_trainer(
+    cfg: DictConfig,
+    loaded: LoadedDataset,
+    run_dir: Path,
+    *,
+    seed: int,
+    normalizer: ObsNormalizer,
+    vector_env: gym.vector.VectorEnv,
+    training_tensors: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> Trainer:
+    """Policy, loggers and ``Trainer`` of one seed, writing into ``run_dir``.
+
+    The actor is initialized from the global torch RNG as it stands: seed it first.
+    """
+    dataset, data = loaded.dataset, loaded.data
+    policy = build_policy(cfg, dataset.observation_space, dataset.action_space, cfg.trainer.steps)
+    resolved = {**resolved_config(cfg), "seed": seed}
     logger_kwargs: dict[str, Any] = {
         "run_dir": run_dir,
         "config": {**resolved, "dataset_info": loaded.info},
     }
     if "group" in cfg.logger:  # W&B-like: fill group/name from the Hydra job
         group, name = _default_run_names(cfg)
+        name = cfg.logger.name or name
         logger_kwargs |= {
             "group": cfg.logger.group or group,
-            "name": cfg.logger.name or name,
+            "name": f"{name}-seed_{seed}" if cfg.trainer.num_seeds > 1 else name,
             "tags": [*cfg.logger.tags, *cfg.tags],
         }
     settings = TrainerSettings(
@@ -147,24 +195,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
         checkpoint_every=cfg.trainer.checkpoint_every,
         resume=cfg.trainer.resume,
         progress=cfg.trainer.progress,
-        seed=cfg.seed,
+        seed=seed,
     )
     resume_step = _checkpoint_step(run_dir) if cfg.trainer.resume else None
     logger = MultiLogger(
         JsonlLogger(run_dir / "metrics.jsonl", resume_step=resume_step),
         instantiate(cfg.logger)(**logger_kwargs),
     )
-    num_envs = min(cfg.trainer.eval_envs, max(1, cfg.trainer.eval_episodes))
-    vector_env = make_vector_env(lambda: dataset.recover_environment(eval_env=True), num_envs)
     env_spec = vector_env.envs[0].spec
-    trainer = Trainer(
+    return Trainer(
         policy,
         data,
         run_dir,
         settings,
         normalizer=normalizer,
         logger=logger,
-        evaluator=lambda act_fn: evaluate(act_fn, vector_env, cfg.trainer.eval_episodes, cfg.seed),
+        evaluator=lambda act_fn: evaluate(act_fn, vector_env, cfg.trainer.eval_episodes, seed),
         score_fn=_score_fn(loaded),
         metadata={
             "dataset_id": cfg.dataset.id,
@@ -172,16 +218,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             "env_id": env_spec.id if env_spec else None,
             "config": resolved,
         },
+        training_tensors=training_tensors,
     )
-    summary: dict[str, float] = {}
-    try:
-        summary = trainer.fit()
-    finally:
-        vector_env.close()
-        logger.finish(summary)
-    log.info("Final: %s", ", ".join(f"{k}={v:.3f}" for k, v in summary.items()))
-    write_done(run_dir, resolved, summary)
-    return summary
 
 
 def _score_fn(loaded: LoadedDataset):

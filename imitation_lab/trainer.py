@@ -66,6 +66,7 @@ class Trainer:
         evaluator: Evaluator | None = None,
         score_fn: ScoreFn | None = None,
         metadata: dict[str, Any] | None = None,
+        training_tensors: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> None:
         self.policy = policy
         self.settings = settings
@@ -77,7 +78,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.checkpoint_dir = self.run_dir / "checkpoints"
         self.device = next(policy.parameters()).device
-        self.train_obs, self.train_act = self._training_tensors(data)
+        # K seeds in one process share one copy of the (normalized) dataset
+        self.train_obs, self.train_act = training_tensors or self._training_tensors(data)
         self.sampler = torch.Generator(device="cpu").manual_seed(settings.seed)
         self.step = 0
         self.best_score = -math.inf
@@ -124,10 +126,7 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Train to ``settings.steps``; returns the final summary metrics."""
         settings = self.settings
-        if settings.resume:
-            self._resume()
-        self.policy.train()
-        self._interval = _Interval()
+        self.begin()
         bar = progress_bar(settings, self.step)
         try:
             while self.step < settings.steps:
@@ -140,6 +139,13 @@ class Trainer:
         finally:
             bar.close()
         return self.summary()
+
+    def begin(self) -> None:
+        """Before the loop: resume when asked, train mode, start the first logging interval."""
+        if self.settings.resume:
+            self._resume()
+        self.policy.train()
+        self._interval = _Interval()
 
     def record_update(self, loss: float, train_time: float) -> dict[str, float] | None:
         """Count one gradient step: divergence check, loss window, ``train/*`` when due.
