@@ -1,0 +1,122 @@
+#!/usr/bin/env python
+"""Table of the BC baselines from local run dirs: one row per dataset, mean ± std over seeds.
+
+Reads every ``<runs root>/**/DONE.json`` (written by ``imitation_lab.train`` when a run
+finishes: the resolved config and the summary metrics) and the run's ``train.log`` timestamps
+(wall time), and the datasets' Minari metadata (size, reference scores). Writes
+``results.csv`` (one line per run) next to this file and prints the markdown tables.
+
+    python experiments/baselines/summarize.py /tmp/baselines/runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ["halfcheetah", "hopper", "walker2d", "ant"]
+
+
+def wall_seconds(run_dir: Path) -> float:
+    """From the first to the last timestamp of the run's ``train.log``."""
+    stamps = []
+    for line in (run_dir / "train.log").read_text().splitlines():
+        if line.startswith("[20"):
+            stamps.append(datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f"))
+    return (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 1 else float("nan")
+
+
+def load_runs(root: Path) -> list[dict]:
+    runs = []
+    for marker in sorted(root.rglob("DONE.json")):
+        done = json.loads(marker.read_text())
+        cfg, summary = done["config"], done["summary"]
+        runs.append(
+            {
+                "dataset_id": cfg["dataset"]["id"],
+                "seed": cfg["seed"],
+                "train_steps": int(summary["step"]),
+                "final_normalized_score": summary["final/normalized_score"],
+                "best_normalized_score": summary["best/normalized_score"],
+                "final_return_mean": summary["final/return_mean"],
+                "final_return_std": summary["final/return_std"],
+                "wall_s": wall_seconds(marker.parent),
+                "run_dir": str(marker.parent),
+            }
+        )
+    return runs
+
+
+def _order(dataset_id: str) -> tuple[int, str]:
+    env = dataset_id.split("/")[1]
+    return (ORDER.index(env) if env in ORDER else len(ORDER), dataset_id)
+
+
+def _mean_std(values: list[float]) -> str:
+    std = statistics.stdev(values) if len(values) > 1 else float("nan")
+    return f"{statistics.mean(values):.1f} ± {std:.1f}"
+
+
+def results_table(runs: list[dict]) -> str:
+    lines = [
+        "| dataset | seeds | final normalized score (×100) | best normalized score | "
+        "final eval return | train steps | wall time / run (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for dataset_id in sorted({r["dataset_id"] for r in runs}, key=_order):
+        group = [r for r in runs if r["dataset_id"] == dataset_id]
+        lines.append(
+            f"| `{dataset_id}` | {len(group)} "
+            f"| {_mean_std([r['final_normalized_score'] for r in group])} "
+            f"| {_mean_std([r['best_normalized_score'] for r in group])} "
+            f"| {_mean_std([r['final_return_mean'] for r in group])} "
+            f"| {group[0]['train_steps']} | {statistics.mean(r['wall_s'] for r in group):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def datasets_table(dataset_ids: list[str]) -> str:
+    import minari
+    import numpy as np
+
+    lines = [
+        "| dataset | source agent | episodes | steps | data return (mean ± std) "
+        "| ref_min_score | ref_max_score | data normalized |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset_id in sorted(dataset_ids, key=_order):
+        dataset = minari.load_dataset(dataset_id)
+        meta = dataset.storage.metadata
+        returns = np.array([float(np.sum(ep.rewards)) for ep in dataset.iterate_episodes()])
+        low, high = meta["ref_min_score"], meta["ref_max_score"]
+        lines.append(
+            f"| `{dataset_id}` | {meta['algorithm_name']} | {dataset.total_episodes} "
+            f"| {dataset.total_steps} | {returns.mean():.0f} ± {returns.std():.0f} "
+            f"| {low:.1f} | {high:.1f} | {100 * (returns.mean() - low) / (high - low):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--csv", type=Path, default=HERE / "results.csv")
+    args = parser.parse_args()
+    runs = load_runs(args.root)
+    with open(args.csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[k for k in runs[0] if k != "run_dir"])
+        writer.writeheader()
+        for run in sorted(runs, key=lambda r: (_order(r["dataset_id"]), r["seed"])):
+            writer.writerow({k: v for k, v in run.items() if k != "run_dir"})
+    print(results_table(runs))
+    print()
+    print(datasets_table(sorted({r["dataset_id"] for r in runs})))
+
+
+if __name__ == "__main__":
+    main()
