@@ -141,6 +141,7 @@ class WandbLogger:
                     _one_line(err),
                     run_dir,
                 )
+                wandb.teardown()  # the failed online attempt still holds the run id
                 self._run = _init_run(wandb, "offline", init_timeout, init_kwargs)
         except Exception as err:  # a broken install or service: never fatal
             log.warning(
