@@ -15,8 +15,9 @@ code and single-run checkpoint format.
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -137,7 +138,7 @@ class EnsembleLearner:
         self.discrete = first.action_type == "discrete"
         self.train_through_bound = bool(getattr(first, "train_through_bound", False))
         self.model = EnsembleMLP([policy.actor for policy in policies])  # type: ignore[misc]
-        self.optim = type(first.optim)(self.model.parameters(), **first.optim.defaults)
+        self.optim = _same_optimizer(first.optim, self.model.parameters())
         self.lr_scheduler = scheduler_factory(self.optim) if scheduler_factory else None
 
     @property
@@ -194,6 +195,15 @@ class EnsembleLearner:
         schedulers = _schedulers(self.policies[0])
         if self.lr_scheduler is not None and schedulers:
             self.lr_scheduler.load_state_dict(schedulers[0].state_dict())
+
+
+def _same_optimizer(
+    optim: torch.optim.Optimizer, params: Iterable[nn.Parameter]
+) -> torch.optim.Optimizer:
+    """An optimizer of ``optim``'s class and settings over ``params``."""
+    accepted = inspect.signature(type(optim).__init__).parameters
+    settings = {k: v for k, v in optim.defaults.items() if k in accepted}
+    return type(optim)(params, **settings)
 
 
 def _schedulers(policy: ImitationPolicy) -> list[LRScheduler]:
