@@ -2,7 +2,7 @@
 
 Reads every job's ``.hydra/overrides.yaml``, completion markers and ``metrics.jsonl``, groups
 jobs by the swept keys except ``seed`` (or by ``--by`` keys), and writes ``results.csv``,
-``runs.csv``, ``results.md``, ``learning_curves.png`` and ``final_scores.png``.
+``runs.csv``, ``curves.csv``, ``results.md``, ``learning_curves.png`` and ``final_scores.png``.
 
 Per group: n seeds, mean, std (ddof=1), median, IQM (mean of the middle 50 %) and 95 %
 stratified-bootstrap percentile CIs of the mean and the IQM: rliable's method
@@ -108,7 +108,7 @@ def _read_metrics(path: Path) -> tuple[dict[str, float], dict[str, list[tuple[in
             continue
         if not isinstance(step, int):
             continue
-        if step <= last_step:  # the job was started again in the same folder: keep the last try
+        if step < last_step:  # the job was started again in the same folder: keep the last try
             curves, summary = {}, {}
         last_step = step
         for key, value in record.items():
@@ -233,16 +233,18 @@ def _curve(jobs: Sequence[Job], curve_key: str, strata_of: Callable[[Job], tuple
     for job in jobs:
         for step, value in job.curves.get(curve_key, []):
             by_step.setdefault(step, {}).setdefault(strata_of(job), []).append(value)
-    steps, mean, low, high = [], [], [], []
+    steps, counts, mean, low, high = [], [], [], [], []
     for step in sorted(by_step):
         strata = [np.asarray(v) for v in by_step[step].values()]
         ci = stratified_bootstrap_ci(strata, np.mean, reps=CURVE_REPS)
         steps.append(step)
+        counts.append(sum(len(v) for v in strata))
         mean.append(float(np.concatenate(strata).mean()))
         low.append(ci[0])
         high.append(ci[1])
     return {
         "step": np.asarray(steps),
+        "n": np.asarray(counts),
         "mean": np.asarray(mean),
         "low": np.asarray(low),
         "high": np.asarray(high),
@@ -324,6 +326,17 @@ def write_csv(results: Sequence[GroupResult], path: Path) -> None:
             writer.writerow(
                 [res.label, *(v for _, v in res.key), *(row.get(c, "") for c in STAT_COLUMNS)]
             )
+
+
+def write_curves_csv(results: Sequence[GroupResult], path: Path) -> None:
+    """Learning curves: one row per group and eval step (mean and 95 % CI over seeds)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["group", "step", "n", "mean", "ci_low", "ci_high"])
+        for res in results:
+            c = res.curve
+            for row in zip(c["step"], c["n"], c["mean"], c["low"], c["high"], strict=True):
+                writer.writerow([res.label, *row])
 
 
 def write_runs_csv(jobs: Sequence[Job], keys: Sequence[str], metric: str, path: Path) -> None:
@@ -419,7 +432,12 @@ def plot(results: Sequence[GroupResult], metric: str, out_dir: Path) -> list[Pat
         if len(c["step"]) == 0:
             continue
         ax.plot(
-            c["step"], c["mean"], color=colors(i % 10), label=f"{res.label} (n={res.stats['n']})"
+            c["step"],
+            c["mean"],
+            "o-",
+            ms=3,
+            color=colors(i % 10),
+            label=f"{res.label} (n={res.stats['n']})",
         )
         ax.fill_between(c["step"], c["low"], c["high"], color=colors(i % 10), alpha=0.2)
     ax.set_xlabel("gradient step")
@@ -468,6 +486,7 @@ def report(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(results, out_dir / "results.csv")
     write_runs_csv(jobs, keys, metric, out_dir / "runs.csv")
+    write_curves_csv(results, out_dir / "curves.csv")
     write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md")
     plot(results, metric, out_dir)
     return results
@@ -495,7 +514,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(1) from None
     print(markdown_table(results, args.metric))
     print(
-        f"wrote {args.out or args.sweep_dir / 'report'}/{{results.csv,runs.csv,results.md,*.png}}"
+        f"wrote results.csv, runs.csv, curves.csv, results.md and 2 PNGs to "
+        f"{args.out or args.sweep_dir / 'report'}"
     )
 
 

@@ -61,6 +61,20 @@ def test_report_matches_hand_computation(report_sweep: Sweep, tmp_path: Path):
     for png in ("learning_curves.png", "final_scores.png"):
         data = (tmp_path / png).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    with open(tmp_path / "curves.csv") as handle:  # evals at steps 25 and 50 of every job
+        curves = {(r["group"], int(r["step"])): r for r in csv.DictReader(handle)}
+    for arm in hand:
+        for step in (25, 50):
+            values = [
+                json.loads(line)["eval/normalized_score"]
+                for job in report_sweep.dir.glob("*/metrics.jsonl")
+                if f"bounding={arm}" in (job.parent / ".hydra/overrides.yaml").read_text()
+                for line in job.read_text().splitlines()
+                if json.loads(line)["step"] == step and "eval/normalized_score" in line
+            ]
+            row = curves[(f"bounding={arm}", step)]
+            assert int(row["n"]) == len(values) == 3
+            assert float(row["mean"]) == pytest.approx(sum(values) / 3)
     with open(tmp_path / "runs.csv") as handle:
         runs = list(csv.DictReader(handle))
     assert len(runs) == 6 and {r["status"] for r in runs} == {"done"}
