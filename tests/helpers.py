@@ -45,3 +45,35 @@ def compose_config(
             cfg.hydra.job.name = "train"
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def read_wandb_history(run_file: Path) -> list[dict[str, float]]:
+    """History rows of an offline ``run-*.wandb`` file (W&B's LevelDB-style record log)."""
+    import json
+
+    from wandb.proto import wandb_internal_pb2
+
+    data = Path(run_file).read_bytes()
+    assert data[:4] == b":W&B", f"{run_file} is not a W&B run file"
+    block, pos, pending, rows = 32768, 7, b"", []
+    while pos + 7 <= len(data):
+        if block - pos % block < 7:  # block trailer padding
+            pos += block - pos % block
+            continue
+        length = int.from_bytes(data[pos + 4 : pos + 6], "little")
+        kind = data[pos + 6]
+        chunk = data[pos + 7 : pos + 7 + length]
+        pos += 7 + length
+        pending = chunk if kind in (1, 2) else pending + chunk
+        if kind not in (1, 4):  # FIRST/MIDDLE: wait for the LAST chunk
+            continue
+        record = wandb_internal_pb2.Record()
+        record.ParseFromString(pending)
+        if record.WhichOneof("record_type") == "history":
+            rows.append(
+                {
+                    item.key or "/".join(item.nested_key): json.loads(item.value_json)
+                    for item in record.history.item
+                }
+            )
+    return rows
