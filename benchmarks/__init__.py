@@ -1,0 +1,1 @@
+"""Speed benchmarks: ``python -m benchmarks.bc_speed`` (see benchmarks/README.md)."""

@@ -1,0 +1,354 @@
+"""Behaviour-cloning training speed: our trainer vs a hand-written raw PyTorch loop.
+
+``python -m benchmarks.bc_speed`` runs the standard workload (200,000 synthetic transitions,
+obs 17 -> 6 actions in [-1, 1], MLP 256x256 ReLU, Adam 1e-3, batch 256, 2 threads) and its
+discrete variant (obs 4 -> 2 actions), each case in a fresh subprocess (so peak RSS is the
+case's own), repeats interleaved, medians reported. Cases:
+
+* ``raw-*``: tensors preloaded, ``torch.randint`` indices, Adam (``--raw-adam``, fused by
+  default), nothing else;
+* ``ours-*``: ``imitation_lab.trainer.Trainer.fit`` with the policy, optimizer and settings
+  the default config builds (``build_policy``), logging every 100 steps to ``metrics.jsonl``;
+* ``k<K>``: ``trainer.num_seeds=K`` (``MultiSeedTrainer``), reported as seed-steps/s;
+* ``eval``: env steps/s of ``evaluate`` (vector env, the trainer's ``act``) on HalfCheetah-v5.
+
+Ratios (ours/raw, K seeds/sequential) come from the same invocation. ``--json`` writes the
+raw records; the table goes to stdout as markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+N_TRANSITIONS = 200_000
+BATCH = 256
+CONTINUOUS = {"obs_dim": 17, "act_dim": 6}
+DISCRETE = {"obs_dim": 4, "n_actions": 2}
+
+
+# ---------------------------------------------------------------- workloads
+def _data(discrete: bool, seed: int = 0) -> tuple[Any, Any]:
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    if discrete:
+        obs = torch.randn(N_TRANSITIONS, DISCRETE["obs_dim"], generator=gen)
+        act = torch.randint(DISCRETE["n_actions"], (N_TRANSITIONS,), generator=gen)
+    else:
+        obs = torch.randn(N_TRANSITIONS, CONTINUOUS["obs_dim"], generator=gen)
+        act = torch.rand(N_TRANSITIONS, CONTINUOUS["act_dim"], generator=gen) * 2 - 1
+    return obs, act
+
+
+def _timed(run: Callable[[int], None], warmup: int, steps: int) -> float:
+    run(warmup)
+    start = time.perf_counter()
+    run(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def raw_loop(discrete: bool, warmup: int, steps: int, adam: str) -> float:
+    """The reference: the least a PyTorch BC step can do. Returns steps/s."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    obs, act = _data(discrete)
+    out_dim = DISCRETE["n_actions"] if discrete else CONTINUOUS["act_dim"]
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(obs.shape[1], 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+        nn.Linear(256, out_dim),
+    )  # fmt: skip
+    kwargs = {"fused": True} if adam == "fused" else {"foreach": adam == "foreach"}
+    optim = torch.optim.Adam(model.parameters(), lr=1e-3, **kwargs)
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.empty(BATCH, dtype=torch.long)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            torch.randint(N_TRANSITIONS, (BATCH,), generator=gen, out=idx)
+            out = model(obs[idx])
+            loss = F.cross_entropy(out, act[idx]) if discrete else F.mse_loss(out, act[idx])
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+
+    return _timed(run, warmup, steps)
+
+
+def _config(discrete: bool, overrides: list[str]) -> Any:
+    from hydra import compose, initialize_config_dir
+
+    from imitation_lab.config import register_configs
+
+    register_configs()
+    conf_dir = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
+        return compose(
+            config_name="train",
+            overrides=[
+                "logger=none",
+                "actor.hidden_sizes=[256,256]",
+                f"trainer.batch_size={BATCH}",
+                *(["bounding=none"] if discrete else []),
+                *overrides,
+            ],
+        )
+
+
+def _trainer(discrete: bool, seed: int, run_dir: Path, overrides: list[str], tensors=None):
+    import gymnasium as gym
+    import numpy as np
+    import torch
+
+    from imitation_lab.data.buffer import ObsNormalizer, OfflineData
+    from imitation_lab.loggers import JsonlLogger
+    from imitation_lab.seeding import seed_everything
+    from imitation_lab.train import build_policy
+    from imitation_lab.trainer import Trainer, TrainerSettings
+
+    cfg = _config(discrete, overrides)
+    obs, act = _data(discrete)
+    data = OfflineData(
+        obs=obs,
+        act=act,
+        rewards=torch.zeros(len(obs)),
+        terminations=torch.zeros(len(obs), dtype=torch.bool),
+        truncations=torch.zeros(len(obs), dtype=torch.bool),
+        episode_returns=np.zeros(1),
+    )
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (obs.shape[1],), np.float32)
+    if discrete:
+        act_space: gym.Space = gym.spaces.Discrete(DISCRETE["n_actions"])
+    else:
+        act_space = gym.spaces.Box(-1.0, 1.0, (CONTINUOUS["act_dim"],), np.float32)
+    seed_everything(seed)
+    policy = build_policy(cfg, obs_space, act_space, total_steps=10**9)
+    settings = TrainerSettings(
+        steps=0,
+        batch_size=BATCH,
+        log_every=100,
+        eval_every=0,
+        eval_episodes=0,
+        checkpoint_every=0,
+        progress=False,
+        seed=seed,
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return Trainer(
+        policy,
+        data,
+        run_dir,
+        settings,
+        normalizer=ObsNormalizer.from_data(obs),
+        logger=JsonlLogger(run_dir / "metrics.jsonl"),
+        training_tensors=tensors,
+    ), cfg
+
+
+def ours(discrete: bool, warmup: int, steps: int, overrides: list[str]) -> float:
+    """``Trainer.fit`` as ``python -m imitation_lab.train`` runs it. Returns steps/s."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer, _ = _trainer(discrete, 0, Path(tmp), overrides)
+
+        def run(n: int) -> None:
+            trainer.settings.steps += n
+            trainer.fit()
+
+        return _timed(run, warmup, steps)
+
+
+def k_seeds(k: int, discrete: bool, warmup: int, steps: int, overrides: list[str]) -> float:
+    """``trainer.num_seeds=k`` (``MultiSeedTrainer``). Returns seed-steps/s."""
+    from imitation_lab.multiseed import MultiSeedTrainer
+    from imitation_lab.utils import instantiate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        members, tensors, cfg = [], None, None
+        for seed in range(k):
+            member, cfg = _trainer(discrete, seed, Path(tmp) / f"seed_{seed}", overrides, tensors)
+            tensors = (member.train_obs, member.train_act)
+            members.append(member)
+        scheduler = instantiate(cfg.scheduler)
+        multi = MultiSeedTrainer(members, lambda optim: scheduler(optim, total_steps=10**9))
+
+        def run(n: int) -> None:
+            for member in members:
+                member.settings.steps += n
+            multi.fit()
+
+        return k * _timed(run, warmup, steps)
+
+
+def eval_speed(episodes: int, num_envs: int) -> float:
+    """Env steps/s of ``evaluate`` with the trainer's ``act`` on HalfCheetah-v5."""
+    import gymnasium as gym
+
+    from imitation_lab.evaluate import evaluate, make_vector_env
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer, _ = _trainer(False, 0, Path(tmp), [])
+        env = make_vector_env(lambda: gym.make("HalfCheetah-v5"), num_envs)
+        trainer.policy.eval()
+        evaluate(trainer.act, env, num_envs, seed=0)  # warm-up
+        start = time.perf_counter()
+        result = evaluate(trainer.act, env, episodes, seed=0)
+        elapsed = time.perf_counter() - start
+        env.close()
+        return float(result.lengths.sum()) / elapsed
+
+
+# ---------------------------------------------------------------- one case per subprocess
+def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    overrides = list(args.override)
+    discrete = case.endswith("discrete")
+    if case.startswith("raw-"):
+        value = raw_loop(discrete, args.warmup, args.steps, args.raw_adam)
+    elif case.startswith("ours-"):
+        value = ours(discrete, args.warmup, args.steps, overrides)
+    elif case.startswith("k"):
+        k = int(case[1:].split("-")[0])
+        value = k_seeds(k, discrete, args.warmup // 4, args.k_steps, overrides)
+    elif case == "eval":
+        value = eval_speed(args.eval_episodes, args.eval_envs)
+    else:
+        raise SystemExit(f"unknown case {case}")
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"case": case, "value": value, "peak_rss_mib": peak_kib / 1024}
+
+
+def _subprocess(case: str, argv: list[str], threads: int) -> dict[str, Any]:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bc_speed", "--case", case, *argv],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _versions() -> str:
+    import gymnasium
+    import numpy
+    import torch
+
+    return (
+        f"Python {platform.python_version()}, torch {torch.__version__}, numpy "
+        f"{numpy.__version__}, gymnasium {gymnasium.__version__}; {platform.processor() or ''}"
+        f" {os.cpu_count()} CPUs ({_cpu_name()})"
+    )
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--case", help="run one case in this process (internal)")
+    parser.add_argument("--cases", nargs="+", default=None, help="default: all")
+    parser.add_argument("--k", type=int, nargs="+", default=[8], help="seeds per process")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=5000, help="timed steps per case")
+    parser.add_argument("--k-steps", type=int, default=1000, help="timed steps, K-seed cases")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--raw-adam", choices=["fused", "foreach", "single"], default="fused")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--eval-envs", type=int, default=5)
+    parser.add_argument("--override", action="append", default=[], help="config override")
+    parser.add_argument("--json", type=Path, help="write all records here")
+    args = parser.parse_args(argv)
+    if args.case:
+        print(json.dumps(run_case(args.case, args)))
+        return
+    cases = args.cases or [
+        "raw-continuous",
+        "ours-continuous",
+        "raw-discrete",
+        "ours-discrete",
+        *(f"k{k}-continuous" for k in args.k),
+        "eval",
+    ]
+    passthrough = [
+        *("--steps", str(args.steps), "--k-steps", str(args.k_steps)),
+        *("--warmup", str(args.warmup), "--threads", str(args.threads)),
+        *("--raw-adam", args.raw_adam, "--eval-episodes", str(args.eval_episodes)),
+        *("--eval-envs", str(args.eval_envs)),
+        *(x for o in args.override for x in ("--override", o)),
+    ]
+    records: list[dict[str, Any]] = []
+    for repeat in range(args.repeats):  # interleaved: every case once per round
+        for case in cases:
+            record = _subprocess(case, passthrough, args.threads) | {"repeat": repeat}
+            print(json.dumps(record), file=sys.stderr, flush=True)
+            records.append(record)
+    if args.json:
+        payload = {"args": {**vars(args), "json": str(args.json)}, "versions": _versions()}
+        args.json.write_text(json.dumps({**payload, "records": records}, indent=2) + "\n")
+    print(markdown(records, args))
+
+
+def markdown(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_case.setdefault(record["case"], []).append(record)
+    med = {c: statistics.median(r["value"] for r in rs) for c, rs in by_case.items()}
+    rss = {c: max(r["peak_rss_mib"] for r in rs) for c, rs in by_case.items()}
+    # ratios per round (same machine state), then the median of the ratios
+    rounds: dict[int, dict[str, float]] = {}
+    for record in records:
+        rounds.setdefault(record["repeat"], {})[record["case"]] = record["value"]
+
+    def ratio(num: str, den: str) -> str:
+        values = [r[num] / r[den] for r in rounds.values() if num in r and den in r]
+        if not values:
+            return ""
+        return f"{statistics.median(values):.2f}x (rounds: {', '.join(f'{v:.2f}' for v in values)})"
+
+    lines = [
+        f"{_versions()}; {args.threads} threads; {args.repeats} interleaved repeats, medians",
+        "",
+        "| case | median | unit | peak RSS MiB | ratio (median of per-round ratios) |",
+        "|---|---|---|---|---|",
+    ]
+    for case in by_case:
+        unit, note = "steps/s", ""
+        if case.startswith("ours-"):
+            note = f"{ratio(case, 'raw-' + case.split('-', 1)[1])} of raw"
+        elif case.startswith("k"):
+            unit = "seed-steps/s"
+            note = f"{ratio(case, 'ours-' + case.split('-', 1)[1])} of sequential runs"
+        elif case == "eval":
+            unit = "env steps/s"
+        lines.append(f"| {case} | {med[case]:.0f} | {unit} | {rss[case]:.0f} | {note} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
