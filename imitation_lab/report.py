@@ -118,10 +118,15 @@ def _read_metrics(path: Path) -> tuple[dict[str, float], dict[str, list[tuple[in
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
-    dirs = [p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")]
-    return sorted(
-        dirs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)
-    )
+    """Job folders; a ``trainer.num_seeds=K`` job counts as its K ``seed_<s>/`` folders."""
+    dirs = []
+    for job in sorted(
+        (p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")),
+        key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name),
+    ):
+        seeds = [p.parent.parent for p in job.glob("seed_*/.hydra/overrides.yaml")]
+        dirs.extend(sorted(seeds, key=lambda p: int(p.name.removeprefix("seed_"))) or [job])
+    return dirs
 
 
 def load_jobs(sweep_dir: Path) -> list[Job]:
@@ -153,7 +158,8 @@ def load_jobs(sweep_dir: Path) -> list[Job]:
             status, error = "failed", f"{failed.get('error')}: {failed.get('message')}"
         else:
             status, error = ("done" if summary else "unfinished"), None
-        jobs.append(Job(path.name, path, overrides, status, summary, curves, error))
+        name = str(path.relative_to(sweep_dir))  # "3", or "3/seed_12" for a K-seed job
+        jobs.append(Job(name, path, overrides, status, summary, curves, error))
     return jobs
 
 
