@@ -8,7 +8,7 @@ import math
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 log = logging.getLogger(__name__)
 
@@ -37,30 +37,40 @@ class NullLogger:
 class JsonlLogger:
     """Appends one JSON object per logging step to ``metrics.jsonl``, flushed each time.
 
-    On resume, lines at or after ``resume_step`` are dropped first, so a resumed run has no
-    duplicate steps.
+    On resume, lines after ``resume_step`` (written after the checkpoint the run continues
+    from, or cut by a crash) are dropped, so a resumed run has no duplicate steps. The file is
+    opened at the first record: a run that fails before training leaves it untouched.
     """
 
     def __init__(self, path: Path, resume_step: int | None = None) -> None:
         self.path = Path(path)
-        if resume_step is not None and self.path.exists():
-            kept = [
-                line
-                for line in self.path.read_text().splitlines()
-                if line.strip() and _line_step(line) is not None and _line_step(line) <= resume_step
-            ]
-            self.path.write_text("".join(f"{line}\n" for line in kept))
-        self._handle = open(self.path, "a", buffering=1)  # noqa: SIM115 - kept open for the run
+        self.resume_step = resume_step
+        self._handle: TextIO | None = None
+
+    def _file(self) -> TextIO:
+        if self._handle is None:
+            if self.resume_step is not None and self.path.exists():
+                kept = [
+                    line
+                    for line in self.path.read_text().splitlines()
+                    if (step := _line_step(line)) is not None and step <= self.resume_step
+                ]
+                self.path.write_text("".join(f"{line}\n" for line in kept))
+            self._handle = open(self.path, "a", buffering=1)  # noqa: SIM115 - open for the run
+        return self._handle
 
     def log(self, metrics: dict[str, float], step: int) -> None:
         record = {"step": step, **{k: _json_number(v) for k, v in metrics.items()}}
-        self._handle.write(json.dumps(record) + "\n")
-        self._handle.flush()
+        handle = self._file()
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
 
     def finish(self, summary: dict[str, float] | None = None) -> None:
         if summary:
             self.log({f"summary/{k}": v for k, v in summary.items()}, step=-1)
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
 
 
 def _line_step(line: str) -> int | None:

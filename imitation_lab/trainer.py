@@ -327,11 +327,13 @@ class Trainer:
 
 
 # Parts of the run's metadata a resumed run must share with its checkpoint (dotted paths).
+# The optimizer and scheduler states are restored from the checkpoint, so a changed lr or
+# schedule would be silently ignored: refuse it instead.
 RESUME_MUST_MATCH = (
     "dataset_id",
     "config.actor",
-    "config.optim._target_",
-    "config.scheduler._target_",
+    "config.optim",
+    "config.scheduler",
     "config.bounding",
     "config.dataset.normalize_obs",
 )

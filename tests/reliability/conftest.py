@@ -73,6 +73,37 @@ def run_cli(args: list[str], minari_store: Path, timeout: float = 120, **env: st
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def _outputs(run_dir: Path) -> dict[str, bytes]:
+    """What training writes: the metrics file and the checkpoints, by name."""
+    paths = [run_dir / "metrics.jsonl", *sorted((run_dir / "checkpoints").glob("*"))]
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in paths if p.is_file()}
+
+
+def run_main_in_process(
+    run_dir: Path,
+    overrides: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """``python -m imitation_lab.train TINY overrides`` in this process, for a user error.
+
+    Cheaper than a subprocess, and lets a test replace the network boundary. Checks exit
+    status 1, exactly one ``error:`` line on stderr, and that the metrics file and the
+    checkpoints are exactly as before (no work done, nothing lost); returns the line.
+    """
+    from imitation_lab import train as train_module
+
+    before = _outputs(run_dir)
+    monkeypatch.setattr(sys, "argv", ["train", *TINY, *overrides, f"hydra.run.dir={run_dir}"])
+    with pytest.raises(SystemExit) as exit_info:
+        train_module.main()
+    assert exit_info.value.code == 1
+    stderr = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(stderr) == 1 and stderr[0].startswith("error: "), stderr
+    assert _outputs(run_dir) == before
+    return stderr[0]
+
+
 def assert_one_line_error(result: CliResult, *fragments: str) -> str:
     """Exit status 1, exactly one ``error: ...`` line on stderr, no traceback anywhere."""
     assert result.returncode == 1, (result.returncode, result.stderr[-2000:])

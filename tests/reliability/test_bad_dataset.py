@@ -7,7 +7,6 @@ remote listing, can be replaced; the subprocess path of the same handler is cove
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -15,21 +14,8 @@ import minari
 import numpy as np
 import pytest
 
-from imitation_lab import train as train_module
 from tests.datasets.helpers import make_dataset, pendulum_episode
-from tests.reliability.conftest import TINY
-
-
-def _run_main(run_dir: Path, overrides: list[str], monkeypatch: pytest.MonkeyPatch, capsys) -> str:
-    """Run ``python -m imitation_lab.train`` in-process; return its one ``error:`` line."""
-    monkeypatch.setattr(sys, "argv", ["train", *TINY, *overrides, f"hydra.run.dir={run_dir}"])
-    with pytest.raises(SystemExit) as exit_info:
-        train_module.main()
-    assert exit_info.value.code == 1
-    stderr = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(stderr) == 1 and stderr[0].startswith("error: "), stderr
-    assert not (run_dir / "checkpoints").exists() and not (run_dir / "metrics.jsonl").exists()
-    return stderr[0]
+from tests.reliability.conftest import run_main_in_process
 
 
 def _no_network(*args: object, **kwargs: object) -> None:
@@ -38,7 +24,9 @@ def _no_network(*args: object, **kwargs: object) -> None:
 
 def test_remote_id_while_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr(minari.storage.hosting, "list_remote_datasets", _no_network)
-    line = _run_main(tmp_path, ["dataset.id=mujoco/hopper/expert-v0"], monkeypatch, capsys)
+    line = run_main_in_process(
+        tmp_path, ["dataset.id=mujoco/hopper/expert-v0"], monkeypatch, capsys
+    )
     assert "'mujoco/hopper/expert-v0'" in line and "ConnectionError" in line
     assert "network" in line
 
@@ -46,13 +34,15 @@ def test_remote_id_while_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_unknown_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     """The remote answers but has no such dataset."""
     monkeypatch.setattr(minari.storage.hosting, "list_remote_datasets", lambda **kw: {})
-    line = _run_main(tmp_path, ["dataset.id=nobody/nothing/expert-v0"], monkeypatch, capsys)
+    line = run_main_in_process(
+        tmp_path, ["dataset.id=nobody/nothing/expert-v0"], monkeypatch, capsys
+    )
     assert "'nobody/nothing/expert-v0'" in line and "Check the id" in line
 
 
 def test_unknown_id_without_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
     overrides = ["dataset.id=nobody/nothing/expert-v0", "dataset.download=false"]
-    line = _run_main(tmp_path, overrides, monkeypatch, capsys)
+    line = run_main_in_process(tmp_path, overrides, monkeypatch, capsys)
     assert "'nobody/nothing/expert-v0'" in line and "dataset.download=true" in line
 
 
@@ -80,5 +70,5 @@ def test_bad_local_dataset(
 ) -> None:
     episodes, kwargs, fragment = BAD_DATASETS[dataset_id]
     make_dataset(dataset_id, episodes(), **kwargs)
-    line = _run_main(tmp_path, [f"dataset.id={dataset_id}"], monkeypatch, capsys)
+    line = run_main_in_process(tmp_path, [f"dataset.id={dataset_id}"], monkeypatch, capsys)
     assert f"'{dataset_id}'" in line and fragment in line

@@ -11,7 +11,13 @@ import torch
 from imitation_lab import checkpoint as checkpoint_module
 from imitation_lab.checkpoint import load_checkpoint, save_checkpoint
 from imitation_lab.errors import CheckpointError
-from tests.reliability.conftest import TINY, assert_one_line_error, run_cli, train_command
+from tests.reliability.conftest import (
+    TINY,
+    assert_one_line_error,
+    run_cli,
+    run_main_in_process,
+    train_command,
+)
 
 
 def test_crash_while_writing_keeps_the_previous_checkpoint(
@@ -63,25 +69,40 @@ def test_real_checkpoints_load_with_weights_only(finished_run: Path) -> None:
         assert {"policy", "optim", "rng", "sampler", "normalizer"} <= state.keys()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
-def test_resume_from_a_damaged_checkpoint_is_one_clear_error(
-    damage: str, run_copy: Path, minari_store: Path
-) -> None:
-    last = run_copy / "checkpoints" / "last.pt"
-    data = last.read_bytes()
-    last.write_bytes(
-        {"truncated": data[: len(data) // 2], "garbage": b"not a checkpoint" * 64, "empty": b""}[
-            damage
-        ]
-    )
-    result = run_cli(train_command(run_copy, *TINY, "trainer.resume=true"), minari_store)
-    assert_one_line_error(result, str(last), "corrupted or truncated", "Delete it")
-
-
-def test_resume_with_another_architecture_names_the_difference(
+def test_resume_from_a_truncated_checkpoint_is_one_clear_error(
     run_copy: Path, minari_store: Path
 ) -> None:
-    overrides = [*TINY, "trainer.resume=true", "actor.hidden_sizes=[32,32]"]
-    result = run_cli(train_command(run_copy, *overrides), minari_store)
-    assert_one_line_error(result, "different setup", "actor.hidden_sizes", "[16]", "[32, 32]")
-    assert torch.load(run_copy / "checkpoints" / "last.pt", weights_only=True)["step"] == 200
+    """Through the real CLI in a subprocess: exit 1, one line, nothing touched."""
+    last = run_copy / "checkpoints" / "last.pt"
+    last.write_bytes(last.read_bytes()[:1000])
+    metrics = (run_copy / "metrics.jsonl").read_bytes()
+    result = run_cli(train_command(run_copy, *TINY, "trainer.resume=true"), minari_store)
+    assert_one_line_error(result, str(last), "corrupted or truncated", "Delete it")
+    assert (run_copy / "metrics.jsonl").read_bytes() == metrics
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint" * 64, b""], ids=["garbage", "empty"])
+def test_resume_from_a_damaged_checkpoint_is_one_clear_error(
+    content: bytes, run_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    last = run_copy / "checkpoints" / "last.pt"
+    last.write_bytes(content)
+    line = run_main_in_process(run_copy, ["trainer.resume=true"], monkeypatch, capsys)
+    assert str(last) in line and "corrupted or truncated" in line
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ("actor.hidden_sizes=[32,32]", "actor.hidden_sizes: checkpoint [16], now [32, 32]"),
+        ("optim=sgd", "optim._target_: checkpoint 'torch.optim.Adam', now 'torch.optim.SGD'"),
+        ("optim.lr=0.0001", "optim.lr: checkpoint 0.001, now 0.0001"),
+    ],
+    ids=["architecture", "optimizer", "lr-would-be-ignored"],
+)
+def test_resume_with_another_setup_names_the_difference(
+    change: str, fragment: str, run_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Metrics and checkpoints of the finished run stay exactly as they were."""
+    line = run_main_in_process(run_copy, ["trainer.resume=true", change], monkeypatch, capsys)
+    assert "different setup" in line and fragment in line
