@@ -118,3 +118,11 @@ def test_not_a_sweep_is_one_clear_error(report_sweep: Sweep, tmp_path: Path, cap
         report_main([str(tmp_path / "missing")])
     assert exit_info.value.code == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_group_by_other_keys_stratifies_by_the_rest(report_sweep: Sweep, tmp_path: Path):
+    results = report(report_sweep.dir, tmp_path, by=["seed"])
+    assert sorted(r.label for r in results) == ["seed=0", "seed=1", "seed=2"]
+    for res in results:  # each seed group holds one clip and one tanh job, as two strata
+        assert res.stats["n"] == 2 and len(res.strata) == 2
+        assert res.stats["mean_ci_low"] == pytest.approx(res.stats["mean"])  # 1 run per stratum
