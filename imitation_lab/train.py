@@ -247,9 +247,10 @@ def main(cfg: DictConfig) -> float:
         summary = train(cfg)
     except Exception as err:
         write_failed(run_dir_of(cfg), err)  # the report lists it; other sweep jobs go on
-        if not isinstance(err, ImitationLabError):
+        if HydraConfig.get().mode == RunMode.MULTIRUN:  # Hydra marks the job failed, goes on
+            log.error("Job failed (%s: %s); the other jobs continue.", type(err).__name__, err)
             raise
-        if os.environ.get("HYDRA_FULL_ERROR") == "1" or HydraConfig.get().mode == RunMode.MULTIRUN:
+        if not isinstance(err, ImitationLabError) or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         # one line on stderr, no traceback (FAILED.json in the run dir has the full record)
         print(f"error: {err}", file=sys.stderr)

@@ -34,6 +34,9 @@ def test_a_job_that_diverges_does_not_cost_the_sweep(minari_store: Path, tmp_pat
     result = run_cli(args, minari_store, timeout=300)
     assert result.returncode != 0  # the sweep says something failed...
     assert "TrainingDivergedError" in result.stderr
+    # told when it happened, in the job's log, before the next job starts
+    job_failed = result.stdout.index("Job failed (TrainingDivergedError: Loss became")
+    assert result.stdout.index("#1 : ") > job_failed
 
     failed, done = sweep_dir / "0", sweep_dir / "1"  # ...after every job ran
     assert json.loads((failed / FAILED).read_text())["error"] == "TrainingDivergedError"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import torch
 
+from imitation_lab.loggers import JsonlLogger
 from tests.conftest import REPO_ROOT
 from tests.reliability.conftest import cli_env, run_cli, train_command
 
@@ -122,3 +123,16 @@ def test_kill_9_then_resume_is_bit_identical_to_an_uninterrupted_run(
     offline_runs = sorted((resumed / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 2
     assert all(p.name.endswith(f"-{run_id}") for p in offline_runs)
+
+
+def test_resumed_metrics_drop_lines_after_the_checkpoint_and_a_cut_line(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    lines = [json.dumps({"step": s, "train/loss": 0.1}) for s in (100, 200, 300)]
+    original = "\n".join(lines) + '\n{"step": 400, "train/lo'  # killed mid-write
+    path.write_text(original)
+    logger = JsonlLogger(path, resume_step=200)
+    assert path.read_text() == original  # untouched until the resumed run logs
+    logger.log({"train/loss": 0.2}, step=300)
+    logger.finish({"final/return_mean": 1.0})
+    steps = [json.loads(line)["step"] for line in path.read_text().splitlines()]
+    assert steps == [100, 200, 300, -1]
