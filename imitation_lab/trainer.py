@@ -331,6 +331,9 @@ class Trainer:
 # schedule would be silently ignored: refuse it instead.
 RESUME_MUST_MATCH = (
     "dataset_id",
+    "dataset_info.dataset_version",  # a rebuilt/other dataset under the same id
+    "dataset_info.total_episodes",  # (not content_key: it hashes mtimes, copies would differ)
+    "dataset_info.total_steps",
     "config.actor",
     "config.optim",
     "config.scheduler",
@@ -350,7 +353,7 @@ def _check_same_setup(saved: dict[str, Any], current: dict[str, Any], source: Pa
     if diffs:
         raise CheckpointError(
             f"Checkpoint {source} was written with a different setup ({'; '.join(diffs)}). "
-            "Resume with the config it was trained with (see .hydra/config.yaml in its run dir) "
+            "Resume with the config and data it was trained with (see .hydra/config.yaml) "
             "or start a new run in a new dir."
         )
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import pathlib
 from pathlib import Path
 
+import minari
 import pytest
 import torch
 
 from imitation_lab import checkpoint as checkpoint_module
 from imitation_lab.checkpoint import load_checkpoint, save_checkpoint
 from imitation_lab.errors import CheckpointError
+from imitation_lab.train import train
+from tests.datasets.helpers import make_dataset, pendulum_episode
+from tests.helpers import compose_config
 from tests.reliability.conftest import (
     TINY,
     assert_one_line_error,
@@ -106,3 +110,17 @@ def test_resume_with_another_setup_names_the_difference(
     """Metrics and checkpoints of the finished run stay exactly as they were."""
     line = run_main_in_process(run_copy, ["trainer.resume=true", change], monkeypatch, capsys)
     assert "different setup" in line and fragment in line
+
+
+def test_resume_on_a_rebuilt_dataset_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Same id, other data (rebuilt with more episodes): the run would not be the same run."""
+    dataset_id = "reliability/pendulum/rebuilt-v0"
+    make_dataset(dataset_id, [pendulum_episode(50, seed) for seed in range(2)])
+    overrides = [f"dataset.id={dataset_id}", "trainer.steps=20", "trainer.eval_episodes=0"]
+    train(compose_config([*TINY, *overrides], run_dir=tmp_path))
+    minari.delete_dataset(dataset_id)
+    make_dataset(dataset_id, [pendulum_episode(50, seed) for seed in range(3)])
+    line = run_main_in_process(tmp_path, [*overrides, "trainer.resume=true"], monkeypatch, capsys)
+    assert "dataset_info.total_episodes: checkpoint 2, now 3" in line
