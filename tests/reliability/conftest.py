@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -95,8 +96,20 @@ def run_main_in_process(
 
     before = _outputs(run_dir)
     monkeypatch.setattr(sys, "argv", ["train", *TINY, *overrides, f"hydra.run.dir={run_dir}"])
-    with pytest.raises(SystemExit) as exit_info:
-        train_module.main()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            train_module.main()
+    finally:  # Hydra pointed the root logger at this test's captured stdout: undo that
+        for handler in root.handlers:
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
     assert exit_info.value.code == 1
     stderr = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(stderr) == 1 and stderr[0].startswith("error: "), stderr
