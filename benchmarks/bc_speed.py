@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 N_TRANSITIONS = 200_000
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCK = CLOCKS["wall"]  # --timer cpu: process CPU time (all threads), robust to a busy machine
 BATCH = 256
 CONTINUOUS = {"obs_dim": 17, "act_dim": 6}
 DISCRETE = {"obs_dim": 4, "n_actions": 2}
@@ -54,9 +56,9 @@ def _data(discrete: bool, seed: int = 0) -> tuple[Any, Any]:
 
 def _timed(run: Callable[[int], None], warmup: int, steps: int) -> float:
     run(warmup)
-    start = time.perf_counter()
+    start = CLOCK()
     run(steps)
-    return steps / (time.perf_counter() - start)
+    return steps / (CLOCK() - start)
 
 
 def raw_loop(discrete: bool, warmup: int, steps: int, adam: str) -> float:
@@ -204,9 +206,9 @@ def eval_speed(episodes: int, num_envs: int) -> float:
         env = make_vector_env(lambda: gym.make("HalfCheetah-v5"), num_envs)
         trainer.policy.eval()
         evaluate(trainer.act, env, num_envs, seed=0)  # warm-up
-        start = time.perf_counter()
+        start = CLOCK()
         result = evaluate(trainer.act, env, episodes, seed=0)
-        elapsed = time.perf_counter() - start
+        elapsed = CLOCK() - start
         env.close()
         return float(result.lengths.sum()) / elapsed
 
@@ -215,6 +217,8 @@ def eval_speed(episodes: int, num_envs: int) -> float:
 def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
+    global CLOCK
+    CLOCK = CLOCKS[args.timer]
     torch.set_num_threads(args.threads)
     overrides = list(args.override)
     discrete = case.endswith("discrete")
@@ -278,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--k-steps", type=int, default=1000, help="timed steps, K-seed cases")
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--timer", choices=sorted(CLOCKS), default="wall")
     parser.add_argument("--raw-adam", choices=["fused", "foreach", "single"], default="fused")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--eval-envs", type=int, default=5)
@@ -297,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     ]
     passthrough = [
         *("--steps", str(args.steps), "--k-steps", str(args.k_steps)),
-        *("--warmup", str(args.warmup), "--threads", str(args.threads)),
+        *("--warmup", str(args.warmup), "--threads", str(args.threads), "--timer", args.timer),
         *("--raw-adam", args.raw_adam, "--eval-episodes", str(args.eval_episodes)),
         *("--eval-envs", str(args.eval_envs)),
         *(x for o in args.override for x in ("--override", o)),
@@ -332,7 +337,8 @@ def markdown(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
         return f"{statistics.median(values):.2f}x (rounds: {', '.join(f'{v:.2f}' for v in values)})"
 
     lines = [
-        f"{_versions()}; {args.threads} threads; {args.repeats} interleaved repeats, medians",
+        f"{_versions()}; {args.threads} threads; {args.timer} clock; {args.repeats} "
+        "interleaved repeats, medians",
         "",
         "| case | median | unit | peak RSS MiB | ratio (median of per-round ratios) |",
         "|---|---|---|---|---|",
