@@ -293,6 +293,12 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any], source: Path) -> None:
         """Restore a ``state_dict()``; a checkpoint of another setup is one ``CheckpointError``."""
+        missing = [key for key in RESUME_STATE if key not in state]
+        if missing:
+            raise CheckpointError(
+                f"Checkpoint {source} has no {', '.join(missing)}: it cannot resume a run "
+                "(written by another imitation_lab version?). Start a new run."
+            )
         _check_same_setup(state.get("metadata") or {}, self.metadata, source)
         try:
             self.policy.load_state_dict(state["policy"])
@@ -326,6 +332,18 @@ class Trainer:
         log.info("Resumed from %s at step %d.", path, self.step)
 
 
+# What ``load_state_dict`` needs to continue a run exactly.
+RESUME_STATE = (
+    "policy",
+    "normalizer",
+    "optim",
+    "schedulers",
+    "step",
+    "best_score",
+    "loss_window",
+    "rng",
+    "sampler",
+)
 # Parts of the run's metadata a resumed run must share with its checkpoint (dotted paths).
 # The optimizer and scheduler states are restored from the checkpoint, so a changed lr or
 # schedule would be silently ignored: refuse it instead.

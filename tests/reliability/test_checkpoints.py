@@ -124,3 +124,14 @@ def test_resume_on_a_rebuilt_dataset_is_refused(
     make_dataset(dataset_id, [pendulum_episode(50, seed) for seed in range(3)])
     line = run_main_in_process(tmp_path, [*overrides, "trainer.resume=true"], monkeypatch, capsys)
     assert "dataset_info.total_episodes: checkpoint 2, now 3" in line
+
+
+def test_resume_from_a_weights_only_file_says_it_cannot_resume(
+    run_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """E.g. a checkpoint stripped to its weights for sharing: no RNG/sampler state to resume."""
+    last = run_copy / "checkpoints" / "last.pt"
+    state = torch.load(last, weights_only=True)
+    torch.save({k: v for k, v in state.items() if k not in {"rng", "sampler"}}, last)
+    line = run_main_in_process(run_copy, ["trainer.resume=true"], monkeypatch, capsys)
+    assert f"Checkpoint {last} has no rng, sampler: it cannot resume a run" in line
