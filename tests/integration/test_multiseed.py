@@ -188,3 +188,23 @@ def test_learner_refuses_a_non_mlp_actor() -> None:
     policy.actor = torch.nn.Sequential(torch.nn.Linear(4, 2))
     with pytest.raises(ValueError, match="actor=mlp"):
         EnsembleLearner([policy])
+
+
+@pytest.mark.slow
+def test_k_seed_resume_continues_exactly(tmp_path: Path) -> None:
+    """Stop a 2-seed run at step 60, resume it to 120: same weights as running 120 at once."""
+    base = ["trainer.num_seeds=2", "trainer.checkpoint_every=30", "trainer.eval_episodes=0"]
+    train(compose_config([*base, "trainer.steps=120"], tmp_path / "straight"))
+    train(compose_config([*base, "trainer.steps=60"], tmp_path / "resumed"))
+    summary = train(
+        compose_config([*base, "trainer.steps=120", "trainer.resume=true"], tmp_path / "resumed")
+    )
+    assert summary["step"] == 120
+    for seed in (0, 1):
+        straight = _weights(tmp_path / "straight" / f"seed_{seed}")
+        resumed = _weights(tmp_path / "resumed" / f"seed_{seed}")
+        for key, value in straight.items():
+            torch.testing.assert_close(resumed[key], value, atol=0, rtol=0)
+        metrics = (tmp_path / "resumed" / f"seed_{seed}" / "metrics.jsonl").read_text()
+        steps = [json.loads(line)["step"] for line in metrics.splitlines()]
+        assert steps == [50, 60, 100, 120, -1]  # no duplicate steps after the resume
