@@ -133,26 +133,24 @@ class WandbLogger:
                 "resume": "allow",
                 "reinit": "create_new",  # K seeds in one process: K concurrent runs
             }
-            if mode == "online" and not _has_wandb_credentials():
-                log.warning(
-                    "W&B online needs a login (`wandb login` or WANDB_API_KEY); logging offline "
-                    "to %s/wandb instead (upload later with `wandb sync`).",
-                    run_dir,
-                )
-                mode = "offline"
+            if mode == "online":
+                mode = _online_or_offline(run_dir)
             try:
                 self._run = _init_run(wandb, mode, init_timeout, init_kwargs)
             except Exception as err:
                 if mode != "online":
                     raise
+                _PROCESS["online_failed"] = _one_line(err)
                 log.warning(
                     "W&B online could not start (%s); logging offline to %s/wandb instead "
                     "(upload later with `wandb sync`).",
                     _one_line(err),
                     run_dir,
                 )
-                wandb.teardown()  # the failed online attempt still holds the run id
+                if _PROCESS["live_runs"] == 0:  # the failed attempt still holds the run id
+                    wandb.teardown()
                 self._run = _init_run(wandb, "offline", init_timeout, init_kwargs)
+            _PROCESS["live_runs"] += 1
         except Exception as err:  # a broken install or service: never fatal
             log.warning(
                 "W&B could not start (%s); continuing with metrics.jsonl only.", _one_line(err)
@@ -184,6 +182,29 @@ class WandbLogger:
         except Exception as err:
             log.warning("W&B finish failed (%s).", _one_line(err))
         self._run = None
+        _PROCESS["live_runs"] -= 1
+
+
+# W&B state of this process. Once online failed, later runs in the process (the K seeds of
+# trainer.num_seeds, sequential sweep jobs) go offline at once instead of waiting again; the
+# service is only torn down when no run of ours is live.
+_PROCESS: dict[str, Any] = {"online_failed": None, "live_runs": 0}
+
+
+def _online_or_offline(run_dir: Path) -> str:
+    """``"online"``, or ``"offline"`` with one warning saying why (never prompts)."""
+    if _PROCESS["online_failed"] is not None:
+        reason = f"failed earlier in this process ({_PROCESS['online_failed']})"
+    elif not _has_wandb_credentials():
+        reason = "needs a login (`wandb login` or WANDB_API_KEY)"
+    else:
+        return "online"
+    log.warning(
+        "W&B online %s; logging offline to %s/wandb instead (upload later with `wandb sync`).",
+        reason,
+        run_dir,
+    )
+    return "offline"
 
 
 def _init_run(wandb: Any, mode: str, timeout: float, kwargs: dict[str, Any]) -> Any:
