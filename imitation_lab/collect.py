@@ -20,6 +20,7 @@ from imitation_lab.data.collect import collect_dataset
 from imitation_lab.data.sources import PolicySource, zoo_source
 from imitation_lab.data.store import is_local
 from imitation_lab.errors import DatasetError, ImitationLabError
+from imitation_lab.seeding import seed_everything
 from imitation_lab.utils import instantiate
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def _describe(cfg: DictConfig, source: PolicySource, ref: PolicySource | None) -
 def collect(cfg: DictConfig) -> dict[str, Any]:
     """Build the dataset ``cfg.dataset_id``; returns a summary (id, sizes, returns, refs)."""
     validate_collect(cfg)
+    seed_everything(cfg.seed, False)  # stochastic sources (source.deterministic=false) sample
     if is_local(cfg.dataset_id):
         if not cfg.overwrite:
             raise DatasetError(

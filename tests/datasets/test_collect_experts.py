@@ -117,3 +117,25 @@ def test_checkpoint_of_another_env_is_refused() -> None:
                 ]
             )
         )
+
+
+def test_stochastic_source_is_seeded() -> None:
+    """source.deterministic=false samples actions; the same seed gives the same dataset."""
+    overrides = [
+        "source=zoo",
+        "source.name=sac_Pendulum",
+        "source.deterministic=false",
+        "dataset_id=tests/pendulum/sac-stochastic-v0",
+        "episodes=1",
+        "ref_episodes=1",
+        "num_envs=1",
+        "overwrite=true",
+    ]
+    actions = []
+    for _ in range(2):
+        collect(compose_collect(overrides))
+        episode = next(iter(minari.load_dataset(overrides[3].split("=")[1]).iterate_episodes()))
+        actions.append(np.asarray(episode.actions))
+    np.testing.assert_array_equal(actions[0], actions[1])
+    deterministic = find_expert("sac_Pendulum", resolve_experts_dir())
+    assert not np.allclose(actions[0][0], deterministic(episode.observations[0]))
