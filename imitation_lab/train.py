@@ -245,6 +245,15 @@ def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns the final normalized score (x100) for sweepers."""
     try:
         summary = train(cfg)
+    except KeyboardInterrupt:
+        if HydraConfig.get().mode == RunMode.MULTIRUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(
+            f"error: interrupted. Continue from the last checkpoint with the same overrides and "
+            f"`trainer.resume=true hydra.run.dir={run_dir_of(cfg)}`.",
+            file=sys.stderr,
+        )
+        sys.exit(130)
     except Exception as err:
         write_failed(run_dir_of(cfg), err)  # the report lists it; other sweep jobs go on
         if HydraConfig.get().mode == RunMode.MULTIRUN:  # Hydra marks the job failed, goes on

@@ -34,15 +34,18 @@ RUN = [
 TIMING_KEYS = {"train/train_time", "train/steps_per_sec"}
 
 
-def _kill_after_first_checkpoint(run_dir: Path, minari_store: Path) -> int:
-    """Start a run, SIGKILL it as soon as ``last.pt`` exists; return the checkpoint's step."""
+def _signal_after_first_checkpoint(
+    run_dir: Path, minari_store: Path, sig: signal.Signals = signal.SIGKILL
+) -> tuple[int, subprocess.CompletedProcess]:
+    """Start a run, send ``sig`` as soon as ``last.pt`` exists; return its step and the run."""
     proc = subprocess.Popen(
         train_command(run_dir, *RUN),
         cwd=REPO_ROOT,
         env=cli_env(minari_store),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     last = run_dir / "checkpoints" / "last.pt"
     deadline = time.monotonic() + 120
@@ -51,12 +54,13 @@ def _kill_after_first_checkpoint(run_dir: Path, minari_store: Path) -> int:
             assert proc.poll() is None, "the run ended before its first checkpoint"
             assert time.monotonic() < deadline, "no checkpoint within 120 s"
             time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
+        os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=60)
     finally:
         proc.kill()
         proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    return int(torch.load(last, weights_only=True)["step"])
+    step = int(torch.load(last, weights_only=True)["step"])
+    return step, subprocess.CompletedProcess(proc.args, proc.returncode, "", stderr)
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
@@ -90,7 +94,8 @@ def test_kill_9_then_resume_is_bit_identical_to_an_uninterrupted_run(
     result = run_cli(train_command(reference, *RUN), minari_store)
     assert result.returncode == 0, result.stderr[-3000:]
 
-    killed_at = _kill_after_first_checkpoint(resumed, minari_store)
+    killed_at, killed = _signal_after_first_checkpoint(resumed, minari_store)
+    assert killed.returncode == -signal.SIGKILL
     assert 0 < killed_at < STEPS
     assert not (resumed / "DONE.json").exists()
     run_id = (resumed / "wandb_run_id.txt").read_text()
@@ -136,3 +141,17 @@ def test_resumed_metrics_drop_lines_after_the_checkpoint_and_a_cut_line(tmp_path
     logger.finish({"final/return_mean": 1.0})
     steps = [json.loads(line)["step"] for line in path.read_text().splitlines()]
     assert steps == [100, 200, 300, -1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_how_to_resume(minari_store: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    step, interrupted = _signal_after_first_checkpoint(run_dir, minari_store, signal.SIGINT)
+    assert interrupted.returncode == 130
+    lines = [line for line in interrupted.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "error: interrupted. Continue from the last checkpoint with the same overrides and "
+        f"`trainer.resume=true hydra.run.dir={run_dir}`."
+    ]
+    assert 0 < step < STEPS
+    assert not (run_dir / "DONE.json").exists() and not (run_dir / "FAILED.json").exists()
