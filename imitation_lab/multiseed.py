@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from imitation_lab.data.loader import LoadedDataset
 from imitation_lab.ensemble import EnsembleLearner, SchedulerFactory
 from imitation_lab.errors import CheckpointError
-from imitation_lab.markers import write_done
+from imitation_lab.markers import write_done, write_failed
 from imitation_lab.seeding import seed_everything
 from imitation_lab.trainer import Trainer, progress_bar, update_bar
 from imitation_lab.utils import instantiate
@@ -132,6 +132,10 @@ def train_seeds(cfg: DictConfig, loaded: LoadedDataset, run_dir: Path) -> dict[s
             members.append(member)
         log.info("Training seeds %s in one process (batched).", seeds)
         summaries = MultiSeedTrainer(members, _scheduler_factory(cfg)).fit()
+    except Exception as err:  # every seed of the job failed with it: the report lists each
+        for seed in seeds:
+            write_failed(run_dir / f"seed_{seed}", err)
+        raise
     finally:
         vector_env.close()
         for i, member in enumerate(members):

@@ -16,7 +16,7 @@ from imitation_lab.batch import Batch
 from imitation_lab.checkpoint import load_checkpoint
 from imitation_lab.config import validate
 from imitation_lab.ensemble import EnsembleLearner
-from imitation_lab.errors import ConfigError
+from imitation_lab.errors import ConfigError, TrainingDivergedError
 from imitation_lab.policy import ImitationPolicy
 from imitation_lab.report import load_jobs
 from imitation_lab.train import train
@@ -103,6 +103,18 @@ def test_each_seed_writes_its_own_run_dir(tmp_path: Path) -> None:
     jobs = load_jobs(tmp_path)
     assert sorted(job.overrides["seed"] for job in jobs) == ["10", "11", "12"]
     assert all(job.status == "done" for job in jobs)
+
+
+def test_a_diverging_k_seed_job_marks_every_seed_failed(tmp_path: Path) -> None:
+    overrides = ["trainer.num_seeds=2", "scheduler=step", "scheduler.step_size=20"]
+    cfg = compose_config([*overrides, "scheduler.gamma=1e30", "trainer.steps=60"], tmp_path)
+    with pytest.raises(TrainingDivergedError, match="seed_0"):
+        train(cfg)
+    for seed in (0, 1):
+        failed = json.loads((tmp_path / f"seed_{seed}" / "FAILED.json").read_text())
+        assert failed["error"] == "TrainingDivergedError"
+        assert not (tmp_path / f"seed_{seed}" / "DONE.json").exists()
+    assert [job.status for job in load_jobs(tmp_path)] == ["failed", "failed"]
 
 
 def test_num_seeds_composes_and_is_validated(tmp_path: Path) -> None:
