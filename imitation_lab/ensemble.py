@@ -136,7 +136,7 @@ class EnsembleLearner:
                 raise ValueError("All policies of an ensemble need the same optimizer and loss.")
         self.policies = list(policies)
         self.discrete = first.action_type == "discrete"
-        self.train_through_bound = bool(getattr(first, "train_through_bound", False))
+        self.train_through_bound = first.train_through_bound
         self.model = EnsembleMLP([policy.actor for policy in policies])  # type: ignore[misc]
         self.optim = _same_optimizer(first.optim, self.model.parameters())
         self.lr_scheduler = scheduler_factory(self.optim) if scheduler_factory else None
@@ -157,6 +157,12 @@ class EnsembleLearner:
             log_probs = F.log_softmax(out, dim=-1)
             losses = -log_probs.gather(-1, act.unsqueeze(-1)).squeeze(-1).mean(dim=1)
         else:
+            if act.shape != out.shape:  # as ``learn``: never let a (K, B) target broadcast
+                raise ValueError(
+                    f"Continuous action targets have shape {tuple(act.shape)} but the actors "
+                    f"output {tuple(out.shape)}. Reshape the dataset actions to "
+                    "(batch, action_dim)."
+                )
             if self.train_through_bound:
                 out = torch.tanh(out)
             losses = (out - act).square().flatten(1).mean(dim=1)

@@ -194,6 +194,13 @@ def test_learner_state_round_trips_through_the_policies() -> None:
     torch.testing.assert_close(resumed.update(obs, act), expected, atol=0, rtol=0)
 
 
+def test_learner_refuses_a_target_that_would_broadcast() -> None:
+    space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    learner = EnsembleLearner([_policy(s, space, 4) for s in range(2)])
+    with pytest.raises(ValueError, match=r"\(batch, action_dim\)"):
+        learner.update(torch.randn(2, 8, 4), torch.rand(2, 8))
+
+
 def test_learner_refuses_a_non_mlp_actor() -> None:
     space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
     policy = _policy(0, space, 4)
