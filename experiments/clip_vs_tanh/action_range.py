@@ -1,12 +1,14 @@
-"""Why the arms differ: the env-unit actions each trained actor produces on the dataset states.
+"""Why the arms differ: the env actions each trained actor produces on the dataset's states.
 
-``python experiments/clip_vs_tanh/action_range.py multirun/clip_vs_tanh`` prints, per arm (mean
-over seeds), the largest |action| sent to the env and the MSE to the expert's actions.
+``python experiments/clip_vs_tanh/action_range.py <sweep dir>`` prints, per arm (mean over
+seeds), the largest |action| sent to the env in [-1, 1] units of the Box, and the MSE to the
+expert's actions in those units; and how much of the expert data lies beyond tanh(1).
 """
 
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
 import minari
@@ -15,40 +17,54 @@ import torch
 import yaml
 
 from imitation_lab.actors import MLPActor
-from imitation_lab.data.buffer import ObsNormalizer, flatten_dataset
+from imitation_lab.data.buffer import ObsNormalizer, OfflineData, flatten_dataset
 
-TO_ENV = {  # raw output -> env torque on Pendulum's Box [-2, 2]
-    "clip": lambda raw: 2.0 * np.clip(raw, -1.0, 1.0),
-    "tanh": lambda raw: 2.0 * np.tanh(raw),
-    "tanh_squash": lambda raw: 2.0 * np.tanh(raw),
-    "none": lambda raw: np.clip(raw, -2.0, 2.0),  # Pendulum clips the torque itself
-}
+
+@cache
+def load(dataset_id: str) -> tuple[OfflineData, np.ndarray, np.ndarray]:
+    dataset = minari.load_dataset(dataset_id)
+    return flatten_dataset(dataset), dataset.action_space.low, dataset.action_space.high
+
+
+def to_unit(act: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return (act - low) * 2.0 / (high - low) - 1.0
+
+
+def env_action(arm: str, raw: np.ndarray) -> np.ndarray:
+    """The action the env executes, in [-1, 1] units (the simulators clamp to the Box)."""
+    if arm == "tanh" or arm == "tanh_squash":
+        return np.tanh(raw)
+    if arm == "clip":
+        return np.clip(raw, -1.0, 1.0)
+    return raw  # none: raw output in env units, clamped by the env
 
 
 def main(sweep_dir: Path) -> None:
-    data = flatten_dataset(minari.load_dataset("imitation-lab/pendulum/expert-v0"))
-    expert = data.act.numpy().ravel()
     rows: dict[str, list[tuple[float, float]]] = {}
+    beyond = {}
     for job in sorted(p for p in sweep_dir.iterdir() if (p / "checkpoints/last.pt").exists()):
         cfg = yaml.safe_load((job / ".hydra/config.yaml").read_text())
-        arm = next(
-            o
-            for o in yaml.safe_load((job / ".hydra/overrides.yaml").read_text())
-            if o.startswith("bounding=")
-        )
+        overrides = yaml.safe_load((job / ".hydra/overrides.yaml").read_text())
+        arm = next(o.split("=")[1] for o in overrides if o.startswith("bounding="))
+        data, low, high = load(cfg["dataset"]["id"])
+        expert = to_unit(data.act.numpy(), low, high)
+        beyond[cfg["dataset"]["id"]] = float(np.mean(np.abs(expert) > np.tanh(1.0)))
         state = torch.load(job / "checkpoints/last.pt", weights_only=True)
-        actor = MLPActor(3, 1, cfg["actor"]["hidden_sizes"])
+        actor = MLPActor(data.obs.shape[1], expert.shape[1], cfg["actor"]["hidden_sizes"])
         actor.load_state_dict({k.removeprefix("actor."): v for k, v in state["policy"].items()})
         normalizer = ObsNormalizer.from_data(data.obs)
         normalizer.load_state_dict(state["normalizer"])
         with torch.no_grad():
-            raw = actor(normalizer(data.obs))[0].numpy().ravel()
-        env = TO_ENV[arm.split("=")[1]](raw)
+            raw = actor(normalizer(data.obs))[0].numpy()
+        act = env_action(arm, raw if arm != "none" else to_unit(raw, low, high))
+        act = np.clip(act, -1.0, 1.0)
         rows.setdefault(arm, []).append(
-            (float(np.abs(env).max()), float(np.mean((env - expert) ** 2)))
+            (float(np.abs(act).max()), float(np.mean((act - expert) ** 2)))
         )
-    print(f"expert: {np.mean(np.abs(expert) > 2 * np.tanh(1.0)):.1%} of actions beyond 2*tanh(1)")
-    print("| arm | jobs | max abs env action | MSE to expert (env units) |\n|---|---:|---:|---:|")
+    for dataset_id, share in beyond.items():
+        print(f"{dataset_id}: {share:.1%} of the expert's action entries beyond tanh(1) = 0.762\n")
+    print("| arm | jobs | max abs env action ([-1, 1] units) | MSE to expert ([-1, 1] units) |")
+    print("|---|---:|---:|---:|")
     for arm, values in rows.items():
         top, mse = np.mean(values, axis=0)
         print(f"| {arm} | {len(values)} | {top:.3f} | {mse:.4f} |")

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Reproduces experiments/clip_vs_tanh/: 4 bounding arms x 10 seeds on the pendulum expert data,
-# then the report (results.md, results.csv, runs.csv, curves.csv, PNGs) into this folder.
-# Re-running skips the jobs that already finished (multirun/clip_vs_tanh/<job>/DONE.json).
+# Reproduces experiments/clip_vs_tanh/: 4 bounding arms x 10 seeds, then the report.
+#   experiments/clip_vs_tanh/run.sh          # pendulum (built-in data) -> experiments/clip_vs_tanh/
+#   experiments/clip_vs_tanh/run.sh hopper   # hopper expert (build it first:
+#                                            #   imitation-lab collect preset=hopper_expert)
+#                                            # -> experiments/clip_vs_tanh/hopper_expert/
+# Re-running skips the jobs that already finished (multirun/<study>/<job>/DONE.json).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OMP_NUM_THREADS=1 python -m imitation_lab.train -m experiment=clip_vs_tanh "$@"
-python -m imitation_lab.report multirun/clip_vs_tanh --out experiments/clip_vs_tanh
+case "${1:-pendulum}" in
+  pendulum) experiment=clip_vs_tanh out=experiments/clip_vs_tanh ;;
+  hopper) experiment=clip_vs_tanh_mujoco out=experiments/clip_vs_tanh/hopper_expert ;;
+  *) echo "usage: $0 [pendulum|hopper]" >&2; exit 2 ;;
+esac
+OMP_NUM_THREADS=1 python -m imitation_lab.train -m "experiment=$experiment"
+python -m imitation_lab.report "multirun/$experiment" --out "$out"
