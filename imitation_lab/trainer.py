@@ -215,8 +215,8 @@ class Trainer:
         )
         return TrainingDivergedError(
             f"{what}: training stopped; {kept} and metrics so far are in "
-            f"{self.run_dir / 'metrics.jsonl'}. Lower optim.lr, check the dataset for extreme "
-            "values, or try optim=adamw."
+            f"{self.run_dir / 'metrics.jsonl'}. Start a new run with a lower optim.lr or "
+            "optim=adamw, or check the dataset for extreme values."
         )
 
     # ------------------------------------------------------------------ evaluation
