@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from imitation_lab.cli import main as cli_main
 from imitation_lab.errors import SweepError
 from imitation_lab.markers import DONE
 from imitation_lab.report import main as report_main
@@ -118,6 +120,15 @@ def test_not_a_sweep_is_one_clear_error(report_sweep: Sweep, tmp_path: Path, cap
         report_main([str(tmp_path / "missing")])
     assert exit_info.value.code == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_console_subcommand_reports(
+    report_sweep: Sweep, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(sys, "argv", ["imitation-lab"])  # the CLI rewrites sys.argv
+    cli_main(["report", str(report_sweep.dir), "--out", str(tmp_path)])
+    assert "| bounding=clip | 3 |" in capsys.readouterr().out
+    assert (tmp_path / "results.csv").exists()
 
 
 def test_group_by_other_keys_stratifies_by_the_rest(report_sweep: Sweep, tmp_path: Path):
