@@ -2,7 +2,7 @@
 
 ``python experiments/clip_vs_tanh/action_range.py <sweep dir>`` prints, per arm (mean over
 seeds), the largest |action| sent to the env in [-1, 1] units of the Box, and the MSE to the
-expert's actions in those units; and how much of the expert data lies beyond tanh(1).
+data's actions in those units; and how much of the data lies beyond tanh(1).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def env_action(arm: str, raw: np.ndarray) -> np.ndarray:
 
 
 def main(sweep_dir: Path) -> None:
-    rows: dict[str, list[tuple[float, float]]] = {}
+    rows: dict[tuple[str, str], list[tuple[float, float]]] = {}
     beyond = {}
     for job in sorted(p for p in sweep_dir.iterdir() if (p / "checkpoints/last.pt").exists()):
         cfg = yaml.safe_load((job / ".hydra/config.yaml").read_text())
@@ -58,16 +58,16 @@ def main(sweep_dir: Path) -> None:
             raw = actor(normalizer(data.obs))[0].numpy()
         act = env_action(arm, raw if arm != "none" else to_unit(raw, low, high))
         act = np.clip(act, -1.0, 1.0)
-        rows.setdefault(arm, []).append(
+        rows.setdefault((cfg["dataset"]["id"], arm), []).append(
             (float(np.abs(act).max()), float(np.mean((act - expert) ** 2)))
         )
     for dataset_id, share in beyond.items():
-        print(f"{dataset_id}: {share:.1%} of the expert's action entries beyond tanh(1) = 0.762\n")
-    print("| arm | jobs | max abs env action ([-1, 1] units) | MSE to expert ([-1, 1] units) |")
-    print("|---|---:|---:|---:|")
-    for arm, values in rows.items():
+        print(f"{dataset_id}: {share:.1%} of the data's action entries beyond tanh(1) = 0.762\n")
+    print("| dataset | arm | jobs | max abs env action | MSE to the data's actions |")
+    print("|---|---|---:|---:|---:|")
+    for (dataset_id, arm), values in rows.items():
         top, mse = np.mean(values, axis=0)
-        print(f"| {arm} | {len(values)} | {top:.3f} | {mse:.4f} |")
+        print(f"| {dataset_id} | {arm} | {len(values)} | {top:.3f} | {mse:.4f} |")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Reproduces experiments/clip_vs_tanh/: 4 bounding arms x 10 seeds, then the report.
 #   experiments/clip_vs_tanh/run.sh          # pendulum (built-in data) -> experiments/clip_vs_tanh/
-#   experiments/clip_vs_tanh/run.sh hopper   # hopper expert (build it first:
-#                                            #   imitation-lab collect preset=hopper_expert)
-#                                            # -> experiments/clip_vs_tanh/hopper_expert/
+#   experiments/clip_vs_tanh/run.sh hopper   # hopper expert + medium (build them first:
+#                                            #   imitation-lab collect preset=hopper_expert / hopper_medium)
+#                                            # -> experiments/clip_vs_tanh/hopper/
 # Re-running skips the jobs that already finished (multirun/<study>/<job>/DONE.json).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "${1:-pendulum}" in
   pendulum) experiment=clip_vs_tanh out=experiments/clip_vs_tanh ;;
-  hopper) experiment=clip_vs_tanh_mujoco out=experiments/clip_vs_tanh/hopper_expert ;;
+  hopper) experiment=clip_vs_tanh_mujoco out=experiments/clip_vs_tanh/hopper ;;
   *) echo "usage: $0 [pendulum|hopper]" >&2; exit 2 ;;
 esac
 OMP_NUM_THREADS=1 python -m imitation_lab.train -m "experiment=$experiment"
