@@ -9,6 +9,7 @@ run as one ``EnsembleLearner`` step (stacked parameters, batched matmuls).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -118,6 +119,8 @@ def train_seeds(cfg: DictConfig, loaded: LoadedDataset, run_dir: Path) -> dict[s
         for seed in seeds:
             seed_dir = run_dir / f"seed_{seed}"
             write_seed_hydra_dir(cfg, seed_dir, seed)
+            info = json.dumps(loaded.info, indent=2) + "\n"
+            (seed_dir / "dataset_info.json").write_text(info)
             seed_everything(seed, cfg.deterministic)  # the actor init of a run with this seed
             member = build_trainer(
                 cfg,

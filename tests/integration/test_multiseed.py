@@ -85,6 +85,7 @@ def test_each_seed_writes_its_own_run_dir(tmp_path: Path) -> None:
     for seed in (10, 11, 12):
         seed_dir = tmp_path / f"seed_{seed}"
         assert (seed_dir / "checkpoints" / "last.pt").exists()
+        assert json.loads((seed_dir / "dataset_info.json").read_text())["dataset_id"]
         assert load_checkpoint(seed_dir / "checkpoints" / "last.pt")["step"] == 40
         rows = [json.loads(line) for line in (seed_dir / "metrics.jsonl").read_text().splitlines()]
         assert [r["step"] for r in rows if "train/loss" in r] == [40]
