@@ -69,7 +69,7 @@ class AdamSchema(OptimSchema):
     _target_: str = "torch.optim.Adam"
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
-    fused: bool | None = None  # None: torch's default implementation
+    fused: bool | None = True  # None: torch's default (foreach) implementation
 
 
 @dataclass
