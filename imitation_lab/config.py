@@ -125,13 +125,13 @@ class DatasetSchema:
 
 @dataclass
 class TrainerSchema:
-    steps: int = 20_000
+    steps: int = 10_000
     batch_size: int = 256
     log_every: int = 100
-    eval_every: int = 5_000
+    eval_every: int = 2_500
     eval_episodes: int = 10
     eval_envs: int = 5
-    checkpoint_every: int = 5_000
+    checkpoint_every: int = 2_500
     resume: bool = False
     progress: bool = True
     device: str = "cpu"

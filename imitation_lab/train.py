@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -186,15 +187,8 @@ def build_trainer(
             "name": f"{name}-seed_{seed}" if cfg.trainer.num_seeds > 1 else name,
             "tags": [*cfg.logger.tags, *cfg.tags],
         }
-    settings = TrainerSettings(
-        steps=cfg.trainer.steps,
-        batch_size=cfg.trainer.batch_size,
-        log_every=cfg.trainer.log_every,
-        eval_every=cfg.trainer.eval_every,
-        eval_episodes=cfg.trainer.eval_episodes,
-        checkpoint_every=cfg.trainer.checkpoint_every,
-        resume=cfg.trainer.resume,
-        progress=cfg.trainer.progress,
+    settings = TrainerSettings(  # the trainer.* keys the Trainer consumes, plus this seed
+        **{f.name: cfg.trainer[f.name] for f in fields(TrainerSettings) if f.name != "seed"},
         seed=seed,
     )
     resume_step = _checkpoint_step(run_dir) if cfg.trainer.resume else None
