@@ -1,0 +1,69 @@
+"""Commands and Python snippets as a reader sees them in the README files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+#: The files whose fenced code blocks are tested (relative to the repo root).
+DOCUMENTS = ("README.md", "experiments/baselines/README.md", "experiments/clip_vs_tanh/README.md")
+_FENCE = re.compile(r"^```(\w*)\s*$")
+
+
+def code_blocks(path: Path, language: str) -> list[str]:
+    """The bodies of the fenced blocks of ``language`` in ``path``, in order."""
+    blocks, body, inside = [], [], None
+    for line in path.read_text().splitlines():
+        fence = _FENCE.match(line.strip())
+        if fence and inside is None:
+            inside, body = fence.group(1), []
+        elif line.strip() == "```" and inside is not None:
+            if inside == language:
+                blocks.append("\n".join(body))
+            inside = None
+        elif inside is not None:
+            body.append(line)
+    return blocks
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a trailing `# comment` (a `#` at the start or after whitespace, outside quotes)."""
+    quote = None
+    for i, char in enumerate(line):
+        if char in "\"'" and quote in (None, char):
+            quote = None if quote else char
+        elif char == "#" and quote is None and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line.rstrip()
+
+
+def commands(block: str) -> list[str]:
+    """Shell commands of a bash block: continuations joined, comments dropped, spaces collapsed."""
+    out, pending = [], ""
+    for raw in block.splitlines():
+        line = _strip_comment(raw)
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = (pending + line).strip()
+        pending = ""
+        if line:
+            out.append(" ".join(line.split()))
+    return out
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """``(document, command)`` for every command of every bash block, in reading order."""
+    return [
+        (doc, command)
+        for doc in DOCUMENTS
+        for block in code_blocks(REPO_ROOT / doc, "bash")
+        for command in commands(block)
+    ]
+
+
+def python_snippets() -> list[tuple[str, str]]:
+    """``(document, code)`` for every python block."""
+    return [(doc, code) for doc in DOCUMENTS for code in code_blocks(REPO_ROOT / doc, "python")]

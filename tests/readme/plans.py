@@ -1,0 +1,180 @@
+"""How each documented command is tested. Every command in the READMEs' bash blocks needs an
+entry here (a new command without one fails the suite).
+
+* ``Run``: run exactly as written, in a fresh copy of the repo, with only the ``budget``
+  arguments appended (fewer steps / episodes / seeds / trials), then check what it wrote.
+* ``Compose``: cannot run here (network, cluster, hours of compute, ``../shared/experts``):
+  the command's config must still compose (``--cfg all --resolve``, sweeps at their first value).
+* ``Skip``: not a Hydra command and not runnable inside the suite (installs, the suite itself).
+
+Placeholders such as ``<run>`` are filled from the workspace (the newest match of a glob).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: The budget every training command gets: a few steps, one evaluation episode at the end.
+TRAIN = (
+    "trainer.steps=20",
+    "trainer.log_every=10",
+    "trainer.eval_every=0",
+    "trainer.eval_episodes=1",
+    "trainer.eval_envs=1",
+    "trainer.checkpoint_every=0",
+    "trainer.progress=false",
+)
+#: Fewer transitions/episodes for collect (``episodes=`` or ``steps=``, as the command uses).
+COLLECT_EPISODES = ("episodes=2", "ref_episodes=1", "num_envs=1")
+COLLECT_STEPS = ("steps=300", "ref_episodes=1", "num_envs=1")
+EXPERTS = "experts"  # needs ../shared/experts (skipped where it is absent, as in CI)
+
+
+@dataclass(frozen=True)
+class Run:
+    budget: tuple[str, ...] = ()
+    #: glob (relative to the workspace) -> how many new matches the command must create
+    creates: dict[str, int] = field(default_factory=dict)
+    #: placeholder -> glob with one ``*``: what the ``*`` matched in the newest match fills it
+    fill: dict[str, str] = field(default_factory=dict)
+    #: files (relative to the workspace) the command must rewrite
+    rewrites: tuple[str, ...] = ()
+    needs: str | None = None
+    #: text that must appear in the command's stdout+stderr
+    prints: tuple[str, ...] = ()
+    timeout: float = 300
+
+
+@dataclass(frozen=True)
+class Compose:
+    reason: str
+    #: the config to compose instead of the command itself (scripts): app and overrides
+    app: str | None = None
+    overrides: tuple[str, ...] = ()
+    fill: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+DONE = "DONE.json"
+PLANS: dict[str, Run | Compose | Skip] = {
+    # ---------------------------------------------------------------- two commands
+    "make train": Skip("creates .venv and installs; the closing note's fresh-clone check runs it"),
+    "make test": Skip("is this suite (CI's .ci/run calls it)"),
+    "python3 -m venv .venv && . .venv/bin/activate": Skip("creates a venv"),
+    'pip install -c constraints-cpu.txt torch==2.13.0 && pip install -c constraints-cpu.txt -e ".[dev]"': Skip(  # noqa: E501
+        "installs the project (what .ci/run and make do)"
+    ),
+    "python -m pytest -q": Skip("is this suite"),
+    "python -m imitation_lab.train": Run(TRAIN, creates={f"outputs/train/*/{DONE}": 1}),
+    # ---------------------------------------------------------------- usage
+    "python -m imitation_lab.train dataset=cartpole": Run(TRAIN, creates={"outputs/train/*": 1}),
+    "python -m imitation_lab.train bounding=tanh": Run(TRAIN, creates={"outputs/train/*": 1}),
+    "python -m imitation_lab.train optim=adamw scheduler=cosine": Run(TRAIN),
+    "python -m imitation_lab.train actor.hidden_sizes=[64,64] actor.activation=tanh "
+    "actor.layer_norm=true": Run(TRAIN),
+    "python -m imitation_lab.train trainer.steps=20000 trainer.batch_size=512 "
+    "trainer.eval_every=5000": Run(TRAIN),
+    "python -m imitation_lab.train dataset.id=mujoco/halfcheetah/expert-v0": Compose(
+        "downloads from Minari's remote (network); the offline error is tested in tests/reliability"
+    ),
+    "python -m imitation_lab.train -m seed=0,1,2 optim.lr=1e-3,3e-4": Run(
+        TRAIN, creates={f"multirun/train/*/*/{DONE}": 6}
+    ),
+    "python -m imitation_lab.train experiment=cartpole_bc": Run(TRAIN),
+    "python -m imitation_lab.train --cfg job": Run(prints=("dataset:", "trainer:")),
+    "python -m imitation_lab.train logger=none": Run(TRAIN),
+    "python -m imitation_lab.train logger.mode=disabled": Run(TRAIN),
+    "python -m imitation_lab.train trainer.resume=true hydra.run.dir=outputs/train/<run>": Run(
+        TRAIN, fill={"<run>": "outputs/train/*"}, prints=("Resumed from",)
+    ),
+    # ---------------------------------------------------------------- collect
+    "imitation-lab collect source.name=cartpole dataset_id=me/cartpole/expert-v0 episodes=20": Run(
+        COLLECT_EPISODES, creates={"outputs/collect/*": 1}
+    ),
+    "imitation-lab collect source=zoo source.name=tqc_HalfCheetah "
+    "dataset_id=me/halfcheetah/expert-v0 episodes=null steps=100000": Run(
+        COLLECT_STEPS, needs=EXPERTS
+    ),
+    "imitation-lab collect source=zoo source.name=ppo_Hopper ref_expert=trpo_Hopper "
+    "noise=gaussian noise.std=0.2 dataset_id=me/hopper/noisy-v0 episodes=50": Run(
+        COLLECT_EPISODES, needs=EXPERTS
+    ),
+    "imitation-lab collect source=zoo source.name=sac_HalfCheetah source.deterministic=false "
+    "dataset_id=me/halfcheetah/sampled-v0 episodes=20": Run(COLLECT_EPISODES, needs=EXPERTS),
+    "imitation-lab collect source=checkpoint source.path=outputs/train/<run>/checkpoints/best.pt "
+    "dataset_id=me/pendulum/bc-v0 episodes=10": Run(
+        COLLECT_EPISODES, fill={"<run>": "outputs/train/*/checkpoints/best.pt"}
+    ),
+    "imitation-lab collect preset=hopper_expert": Run(COLLECT_STEPS, needs=EXPERTS),
+    "python -m imitation_lab.collect --cfg job": Run(prints=("dataset_id:",)),
+    "minari show me/cartpole/expert-v0": Run(prints=("me/cartpole/expert-v0",)),
+    # ---------------------------------------------------------------- sweeps
+    "python -m imitation_lab.train -m hydra/launcher=joblib seed=0,1,2 optim.lr=1e-3,3e-4": Run(
+        TRAIN, creates={f"multirun/train/*/*/{DONE}": 6}
+    ),
+    "python -m imitation_lab.train -m hydra/launcher=submitit_local seed=0,1": Run(
+        TRAIN, creates={f"multirun/train/*/*/{DONE}": 2}
+    ),
+    "python -m imitation_lab.train -m hydra/launcher=slurm hydra.launcher.partition=<p> "
+    "seed=0,1": Compose("needs a Slurm cluster", fill={"<p>": "debug"}),
+    "python -m imitation_lab.train -m hydra/sweeper=seeds10 bounding=clip,tanh": Run(
+        (*TRAIN, "seed=0,1"), creates={f"multirun/train/*/*/{DONE}": 4}
+    ),
+    "python -m imitation_lab.train -m experiment=optuna_bc": Run(
+        (*TRAIN, "hydra.sweeper.n_trials=2"),
+        creates={"multirun/optuna_bc/*/optimization_results.yaml": 1},
+    ),
+    "python -m imitation_lab.train -m experiment=clip_vs_tanh": Run(
+        (*TRAIN, "seed=0"), creates={f"multirun/clip_vs_tanh/*/{DONE}": 4}
+    ),
+    "python -m imitation_lab.report multirun/train/<date_time>": Run(
+        fill={"<date_time>": "multirun/train/*/multirun.yaml"},
+        creates={"multirun/train/*/report/results.md": 1},
+    ),
+    # ---------------------------------------------------------------- speed
+    "python -m imitation_lab.train trainer.num_seeds=8": Run(
+        TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 8}
+    ),
+    "python -m imitation_lab.train -m seed=0,8 trainer.num_seeds=8": Run(
+        TRAIN, creates={f"multirun/train/*/*/seed_*/{DONE}": 16}
+    ),
+    "python -m imitation_lab.train optim.fused=null": Run(TRAIN),
+    "python -m benchmarks.bc_speed": Run(
+        (
+            "--repeats=1",
+            "--steps=20",
+            "--k-steps=10",
+            "--warmup=2",
+            "--k=2",
+            "--eval-episodes=1",
+            "--eval-envs=1",
+            "--cases",
+            "raw-continuous",
+            "ours-continuous",
+        ),
+        prints=("ours-continuous",),
+    ),
+    # ---------------------------------------------------------------- experiments/baselines
+    "imitation-lab train -m experiment=baseline_hopper_expert seed=0,1,2,3,4 logger=none "
+    "hydra.sweep.dir=multirun/baselines/hopper_expert": Run(
+        (*TRAIN, "seed=0"), needs=EXPERTS, creates={f"multirun/baselines/hopper_expert/*/{DONE}": 1}
+    ),
+    "python experiments/baselines/summarize.py multirun/baselines": Run(
+        needs=EXPERTS, prints=("hopper",)
+    ),
+    # ---------------------------------------------------------------- experiments/clip_vs_tanh
+    "experiments/clip_vs_tanh/run.sh": Run(
+        (*TRAIN, "seed=0"),
+        creates={f"multirun/clip_vs_tanh/*/{DONE}": 0},  # the 4 jobs above are DONE: skipped
+        rewrites=("experiments/clip_vs_tanh/results.md",),
+    ),
+    "experiments/clip_vs_tanh/run.sh hopper": Compose(
+        "80 jobs on the hopper expert + medium datasets built from ../shared/experts",
+        app="train",
+        overrides=("experiment=clip_vs_tanh_mujoco",),
+    ),
+}
