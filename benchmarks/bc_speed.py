@@ -7,10 +7,11 @@ case's own), repeats interleaved, medians reported. Cases:
 
 * ``raw-*``: tensors preloaded, ``torch.randint`` indices, Adam (``--raw-adam``, fused by
   default), nothing else;
-* ``ours-*``: ``imitation_lab.trainer.Trainer.fit`` with the policy, optimizer and settings
-  the default config builds (``build_policy``), logging every 100 steps to ``metrics.jsonl``;
-* ``k<K>``: ``trainer.num_seeds=K`` (``MultiSeedTrainer``), reported as seed-steps/s;
-* ``eval``: env steps/s of ``evaluate`` (vector env, the trainer's ``act``) on HalfCheetah-v5.
+* ``ours-*``: ``imitation_lab.fit.GroupFit`` of one member with the policy, optimizer and
+  settings the default config builds (``build_policy``), logging every 100 steps to
+  ``metrics.jsonl``;
+* ``k<K>``: ``trainer.num_seeds=K`` (a stacked group of K), reported as seed-steps/s;
+* ``eval``: env steps/s of one member's evaluation (vector env, batched act) on HalfCheetah-v5.
 
 Ratios (ours/raw, K seeds/sequential) come from the same invocation. ``--json`` writes the
 raw records; the table goes to stdout as markdown.
@@ -111,16 +112,19 @@ def _config(discrete: bool, overrides: list[str]) -> Any:
         )
 
 
-def _trainer(discrete: bool, seed: int, run_dir: Path, overrides: list[str], tensors=None):
+def _group(discrete: bool, k: int, run_dir: Path, overrides: list[str], eval_env=None):
+    """A ``GroupFit`` of ``k`` members (seeds 0..k-1) as the train app builds it."""
     import gymnasium as gym
     import numpy as np
     import torch
 
+    from imitation_lab.build import build_policy, trainer_settings
     from imitation_lab.data.buffer import ObsNormalizer, OfflineData
+    from imitation_lab.fit import GroupFit, training_tensors
+    from imitation_lab.learners import make_learner
     from imitation_lab.loggers import JsonlLogger
+    from imitation_lab.member import Member
     from imitation_lab.seeding import seed_everything
-    from imitation_lab.train import build_policy
-    from imitation_lab.trainer import Trainer, TrainerSettings
 
     cfg = _config(discrete, overrides)
     obs, act = _data(discrete)
@@ -137,80 +141,78 @@ def _trainer(discrete: bool, seed: int, run_dir: Path, overrides: list[str], ten
         act_space: gym.Space = gym.spaces.Discrete(DISCRETE["n_actions"])
     else:
         act_space = gym.spaces.Box(-1.0, 1.0, (CONTINUOUS["act_dim"],), np.float32)
-    seed_everything(seed)
-    policy = build_policy(cfg, obs_space, act_space, total_steps=10**9)
-    settings = TrainerSettings(
-        steps=0,
-        batch_size=BATCH,
-        log_every=100,
-        eval_every=0,
-        eval_episodes=0,
-        checkpoint_every=0,
-        progress=False,
-        seed=seed,
-    )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return Trainer(
-        policy,
-        data,
-        run_dir,
+    settings = trainer_settings(cfg)
+    settings.steps, settings.log_every, settings.progress = 0, 100, False
+    settings.eval_every, settings.checkpoint_every = 0, 0
+    settings.eval_episodes = 0 if eval_env is None else settings.eval_episodes
+    normalizer = ObsNormalizer.from_data(obs)
+    members = []
+    for seed in range(k):
+        seed_everything(seed)
+        policy = build_policy(cfg, obs_space, act_space, total_steps=10**9)
+        member_dir = run_dir / f"seed_{seed}"
+        member_dir.mkdir(parents=True, exist_ok=True)
+        members.append(
+            Member(
+                policy,
+                member_dir,
+                settings,
+                seed=seed,
+                normalizer=normalizer,
+                logger=JsonlLogger(member_dir / "metrics.jsonl"),
+            )
+        )
+    policies = [m.policy for m in members]
+    return GroupFit(
+        make_learner(policies),
+        members,
+        training_tensors(data, normalizer, policies),
         settings,
-        normalizer=ObsNormalizer.from_data(obs),
-        logger=JsonlLogger(run_dir / "metrics.jsonl"),
-        training_tensors=tensors,
-    ), cfg
+        normalizer=normalizer,
+        eval_env=eval_env,
+    )
+
+
+def _steps(group, warmup: int, steps: int) -> float:
+    """Seconds of ``steps`` gradient steps of ``group`` after ``warmup`` untimed ones."""
+
+    def run(n: int) -> None:
+        group.settings.steps += n
+        group.run()
+
+    return _timed(run, warmup, steps)
 
 
 def ours(discrete: bool, warmup: int, steps: int, overrides: list[str]) -> float:
-    """``Trainer.fit`` as ``python -m imitation_lab.train`` runs it. Returns steps/s."""
+    """One member's loop as ``python -m imitation_lab.train`` runs it. Returns steps/s."""
     with tempfile.TemporaryDirectory() as tmp:
-        trainer, _ = _trainer(discrete, 0, Path(tmp), overrides)
-
-        def run(n: int) -> None:
-            trainer.settings.steps += n
-            trainer.fit()
-
-        return _timed(run, warmup, steps)
+        return _steps(_group(discrete, 1, Path(tmp), overrides), warmup, steps)
 
 
 def k_seeds(k: int, discrete: bool, warmup: int, steps: int, overrides: list[str]) -> float:
-    """``trainer.num_seeds=k`` (``MultiSeedTrainer``). Returns seed-steps/s."""
-    from imitation_lab.multiseed import MultiSeedTrainer
-    from imitation_lab.utils import instantiate
-
+    """``trainer.num_seeds=k`` (a stacked group of k). Returns seed-steps/s."""
     with tempfile.TemporaryDirectory() as tmp:
-        members, tensors, cfg = [], None, None
-        for seed in range(k):
-            member, cfg = _trainer(discrete, seed, Path(tmp) / f"seed_{seed}", overrides, tensors)
-            tensors = (member.train_obs, member.train_act)
-            members.append(member)
-        scheduler = instantiate(cfg.scheduler)
-        multi = MultiSeedTrainer(members, lambda optim: scheduler(optim, total_steps=10**9))
-
-        def run(n: int) -> None:
-            for member in members:
-                member.settings.steps += n
-            multi.fit()
-
-        return k * _timed(run, warmup, steps)
+        return k * _steps(_group(discrete, k, Path(tmp), overrides), warmup, steps)
 
 
 def eval_speed(episodes: int, num_envs: int) -> float:
-    """Env steps/s of ``evaluate`` with the trainer's ``act`` on HalfCheetah-v5."""
+    """Env steps/s of one member's evaluation (vector env, batched act) on HalfCheetah-v5."""
     import gymnasium as gym
 
-    from imitation_lab.evaluate import evaluate, make_vector_env
+    from imitation_lab.evaluate import make_vector_env
 
     with tempfile.TemporaryDirectory() as tmp:
-        trainer, _ = _trainer(False, 0, Path(tmp), [])
         env = make_vector_env(lambda: gym.make("HalfCheetah-v5"), num_envs)
-        trainer.policy.eval()
-        evaluate(trainer.act, env, num_envs, seed=0)  # warm-up
+        group = _group(False, 1, Path(tmp), [], eval_env=env)
+        group.settings.eval_episodes = num_envs
+        group._evaluate()  # warm-up
+        group.settings.eval_episodes = episodes
         start = CLOCK()
-        result = evaluate(trainer.act, env, episodes, seed=0)
+        group._evaluate()
         elapsed = CLOCK() - start
+        lengths = group.members[0].last_eval["eval/length_mean"] * episodes
         env.close()
-        return float(result.lengths.sum()) / elapsed
+        return float(lengths) / elapsed
 
 
 # ---------------------------------------------------------------- one case per subprocess

@@ -16,8 +16,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from imitation_lab.collect_config import register_collect_configs, validate_collect
-from imitation_lab.data.collect import collect_dataset
-from imitation_lab.data.sources import PolicySource, zoo_source
+from imitation_lab.collection.sources import PolicySource, zoo_source
+from imitation_lab.collection.writer import collect_dataset
 from imitation_lab.data.store import is_local
 from imitation_lab.errors import DatasetError, ImitationLabError
 from imitation_lab.seeding import seed_everything

@@ -19,13 +19,13 @@ class SourceSchema:
 
 @dataclass
 class ScriptedSourceSchema(SourceSchema):
-    _target_: str = "imitation_lab.data.sources.scripted_source"
+    _target_: str = "imitation_lab.collection.sources.scripted_source"
     name: str = "pendulum"
 
 
 @dataclass
 class ZooSourceSchema(SourceSchema):
-    _target_: str = "imitation_lab.data.sources.zoo_source"
+    _target_: str = "imitation_lab.collection.sources.zoo_source"
     name: str = MISSING
     experts_dir: str | None = None
     env_id: str | None = None
@@ -34,7 +34,7 @@ class ZooSourceSchema(SourceSchema):
 
 @dataclass
 class CheckpointSourceSchema(SourceSchema):
-    _target_: str = "imitation_lab.data.sources.checkpoint_source"
+    _target_: str = "imitation_lab.collection.sources.checkpoint_source"
     path: str = MISSING
     env_id: str | None = None
 
@@ -48,13 +48,13 @@ class NoiseSchema:
 
 @dataclass
 class GaussianNoiseSchema(NoiseSchema):
-    _target_: str | None = "imitation_lab.data.collect.GaussianNoise"
+    _target_: str | None = "imitation_lab.collection.writer.GaussianNoise"
     std: float = 0.1
 
 
 @dataclass
 class EpsilonNoiseSchema(NoiseSchema):
-    _target_: str | None = "imitation_lab.data.collect.EpsilonNoise"
+    _target_: str | None = "imitation_lab.collection.writer.EpsilonNoise"
     epsilon: float = 0.1
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from imitation_lab.bounding import BOUNDS, trainable_through
 from imitation_lab.errors import ConfigError
 
 
@@ -26,9 +26,8 @@ class Activation(Enum):
     leaky_relu = "leaky_relu"
 
 
-class BoundMethod(Enum):
-    clip = "clip"
-    tanh = "tanh"
+#: ``bounding.action_bound_method`` choices: the methods of ``imitation_lab.bounding.BOUNDS``
+BoundMethod = Enum("BoundMethod", {name: name for name in BOUNDS})  # type: ignore[misc]
 
 
 class OutputActivation(Enum):
@@ -111,7 +110,7 @@ class CosineSchedulerSchema(SchedulerSchema):
 class BoundingSchema:
     """How raw actor outputs reach the env: ``clip``/``tanh``/none, then optional scaling."""
 
-    action_bound_method: BoundMethod | None = BoundMethod.clip
+    action_bound_method: BoundMethod | None = BoundMethod.clip  # type: ignore[valid-type]
     action_scaling: bool = True
     train_through_bound: bool = False  # loss on tanh(output) (tanh_squash), not Tianshou's
 
@@ -125,23 +124,31 @@ class DatasetSchema:
 
 @dataclass
 class TrainerSchema:
-    steps: int = 10_000
-    batch_size: int = 256
-    log_every: int = 100
-    eval_every: int = 2_500
-    eval_episodes: int = 10
-    eval_envs: int = 5
-    checkpoint_every: int = 2_500
-    resume: bool = False
-    progress: bool = True
-    device: str = "cpu"
-    num_seeds: int = 1
+    """``trainer.*``: the training loop's settings (``OmegaConf.to_object(cfg.trainer)``)."""
+
+    steps: int = 10_000  # gradient steps
+    batch_size: int = 256  # uniform minibatch size
+    log_every: int = 100  # train/* metrics every N steps
+    eval_every: int = 2_500  # evaluate every N steps (and at the end; 0 = end only)
+    eval_episodes: int = 10  # seeded evaluation episodes
+    eval_envs: int = 5  # parallel envs per member in the eval vector env
+    checkpoint_every: int = 2_500  # checkpoints/last.pt every N steps (and at the end)
+    resume: bool = False  # continue from <run dir>/checkpoints/last.pt
+    progress: bool = True  # progress bar (quiet when stderr is not a TTY)
+    device: str = "cpu"  # cpu | cuda | cuda:0 ...
+    num_seeds: int = 1  # K>1: seeds seed..seed+K-1 batched in one process
 
 
 @dataclass
 class LoggerSchema:
+    """A logger factory: ``instantiate(cfg.logger)(run_dir=, config=, group=, name=, tags=,
+    job_type=)`` (``imitation_lab.loggers.LoggerFactory``)."""
+
     _target_: str = "imitation_lab.loggers.NullLogger"
     _partial_: bool = True
+    group: str | None = None  # default: the experiment name, or the sweep folder
+    name: str | None = None  # default: the Hydra job's overrides
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -149,10 +156,7 @@ class WandbLoggerSchema(LoggerSchema):
     _target_: str = "imitation_lab.loggers.WandbLogger"
     project: str = "imitation_lab"
     entity: str | None = None
-    group: str | None = None  # default: the experiment name, or the sweep folder
-    name: str | None = None  # default: the Hydra job's overrides
     mode: WandbMode = WandbMode.offline
-    tags: list[str] = field(default_factory=list)
     init_timeout: float = 30.0  # seconds to wait for the server before falling back to offline
 
 
@@ -191,6 +195,8 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
 
 def register_configs() -> None:
     """Register every schema in Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
     store = ConfigStore.instance()
     for (group, name), schema in SCHEMAS.items():
         store.store(group=group, name=name, node=schema)
@@ -236,14 +242,14 @@ def validate(cfg: DictConfig) -> None:
                 f"Config value {key}={value} is invalid: {key} {requirement}. "
                 f"Fix it on the command line, e.g. `{key}=<value>`."
             )
-    if cfg.bounding.action_scaling and cfg.bounding.action_bound_method is None:
+    bound = getattr(cfg.bounding.action_bound_method, "value", cfg.bounding.action_bound_method)
+    if cfg.bounding.action_scaling and bound is None:
         raise ConfigError(
             "bounding.action_scaling=true needs a bounded output (bounding=clip or tanh): "
             "Tianshou asserts when an unbounded output is scaled. Use bounding=none, which "
             "turns scaling off."
         )
-    bound = getattr(cfg.bounding.action_bound_method, "value", cfg.bounding.action_bound_method)
-    if cfg.bounding.get("train_through_bound") and bound != "tanh":
+    if cfg.bounding.get("train_through_bound") and not trainable_through(bound):
         raise ConfigError(
             f"bounding.train_through_bound=true needs bounding.action_bound_method=tanh, got "
             f"{bound}: clipping has no gradient outside [-1, 1]. Use bounding=tanh_squash."

@@ -1,60 +1,74 @@
-"""Seeded evaluation of a policy in a Gymnasium vector env."""
+"""Seeded evaluation of one policy or K members in one vector env (one batched forward per step).
+
+Member ``m`` owns sub-envs ``[m*E, (m+1)*E)``: sub-env ``i`` of a member with seed ``s`` is
+reset with ``s + i`` and runs a fixed quota of the ``episodes``, so its episodes are exactly
+those of a single run with seed ``s`` (evaluated alone with ``E`` envs), never dependent on
+timing or on the other members.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
 
+from imitation_lab.rollout import PerEnvQuota, make_vector_env, rollout, split_quota
+
 ActFn = Callable[[np.ndarray], np.ndarray]
+
+__all__ = ["EvalResult", "eval_envs_per_member", "evaluate", "evaluate_members", "make_vector_env"]
 
 
 @dataclass
 class EvalResult:
-    """Per-episode returns and lengths, in episode order."""
+    """Per-episode returns, lengths and (where the env reports ``info["success"]``) success."""
 
     returns: np.ndarray
     lengths: np.ndarray
+    successes: np.ndarray | None = None
 
 
-def make_vector_env(make_env: Callable[[], gym.Env], num_envs: int) -> gym.vector.VectorEnv:
-    """``num_envs`` copies of the env in a synchronous vector env that resets in the same step."""
-    return gym.vector.SyncVectorEnv(
-        [make_env for _ in range(num_envs)],
-        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-    )
+def eval_envs_per_member(eval_envs: int, eval_episodes: int) -> int:
+    """Sub-envs per member: ``trainer.eval_envs``, but no more than there are episodes."""
+    return min(eval_envs, max(1, eval_episodes))
+
+
+def evaluate_members(
+    act_fn: ActFn, vector_env: gym.vector.VectorEnv, episodes: int, seeds: Sequence[int | None]
+) -> list[EvalResult | None]:
+    """``episodes`` seeded episodes for every member whose seed is not None (else None)."""
+    per_member, remainder = divmod(vector_env.num_envs, len(seeds))
+    if remainder:
+        raise ValueError(f"{vector_env.num_envs} envs do not split over {len(seeds)} members.")
+    quota: list[int] = []
+    env_seeds: list[int | None] = []
+    for seed in seeds:
+        quota += split_quota(episodes, per_member) if seed is not None else [0] * per_member
+        env_seeds += [None if seed is None else seed + i for i in range(per_member)]
+    done = rollout(vector_env, act_fn, PerEnvQuota(quota, env_seeds))
+    results: list[EvalResult | None] = []
+    for m, seed in enumerate(seeds):
+        mine = [ep for ep in done if ep.env_index // per_member == m]
+        if seed is None:
+            results.append(None)
+            continue
+        successes = [ep.success for ep in mine]
+        results.append(
+            EvalResult(
+                returns=np.array([ep.total_reward for ep in mine]),
+                lengths=np.array([ep.length for ep in mine]),
+                successes=None if None in successes else np.array(successes, dtype=bool),
+            )
+        )
+    return results
 
 
 def evaluate(
     act_fn: ActFn, vector_env: gym.vector.VectorEnv, episodes: int, seed: int
 ) -> EvalResult:
-    """Run exactly ``episodes`` episodes; env ``i`` is seeded ``seed + i`` and runs a fixed quota.
-
-    The episodes depend only on (seed, number of envs, episodes), never on timing, so two
-    evaluations of the same policy give the same numbers.
-    """
-    num_envs = vector_env.num_envs
-    quota = np.array([episodes // num_envs + (i < episodes % num_envs) for i in range(num_envs)])
-    done_counts = np.zeros(num_envs, dtype=int)
-    returns: list[list[float]] = [[] for _ in range(num_envs)]
-    lengths: list[list[int]] = [[] for _ in range(num_envs)]
-    running_return = np.zeros(num_envs)
-    running_length = np.zeros(num_envs, dtype=int)
-    obs, _ = vector_env.reset(seed=[seed + i for i in range(num_envs)])
-    while (done_counts < quota).any():
-        obs, reward, terminated, truncated, _ = vector_env.step(act_fn(obs))
-        running_return += reward
-        running_length += 1
-        for i in np.flatnonzero(terminated | truncated):
-            if done_counts[i] < quota[i]:
-                returns[i].append(float(running_return[i]))
-                lengths[i].append(int(running_length[i]))
-                done_counts[i] += 1
-            running_return[i] = 0.0
-            running_length[i] = 0
-    return EvalResult(
-        returns=np.array([r for env_returns in returns for r in env_returns]),
-        lengths=np.array([n for env_lengths in lengths for n in env_lengths]),
-    )
+    """Exactly ``episodes`` episodes of one policy; env ``i`` is seeded ``seed + i``."""
+    result = evaluate_members(act_fn, vector_env, episodes, [seed])[0]
+    assert result is not None
+    return result

@@ -21,6 +21,21 @@ class Logger(Protocol):
     def finish(self, summary: dict[str, float] | None = None) -> None: ...
 
 
+class LoggerFactory(Protocol):
+    """What ``instantiate(cfg.logger)`` returns: every logger is built with these keywords."""
+
+    def __call__(
+        self,
+        *,
+        run_dir: Path,
+        config: dict[str, Any],
+        group: str | None,
+        name: str | None,
+        tags: list[str],
+        job_type: str,
+    ) -> Logger: ...
+
+
 class NullLogger:
     """Logs nothing (``logger=none``); ``metrics.jsonl`` is still written by the trainer."""
 
@@ -106,6 +121,7 @@ class WandbLogger:
         name: str | None = None,
         mode: str = "offline",
         tags: list[str] | None = None,
+        job_type: str = "train",
         init_timeout: float = 30.0,
     ) -> None:
         self._run = None
@@ -127,6 +143,7 @@ class WandbLogger:
                 "group": group,
                 "name": name,
                 "tags": list(tags or []),
+                "job_type": job_type,
                 "dir": str(run_dir),
                 "config": config,
                 "id": run_id,

@@ -19,15 +19,15 @@ from typing import Any, ClassVar, Literal, Protocol
 import gymnasium as gym
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
+from imitation_lab import bounding
 from imitation_lab.batch import Batch
+from imitation_lab.losses import bc_loss
 
 ActionBoundMethod = Literal["clip", "tanh"] | None
 ActionType = Literal["discrete", "continuous"]
-BOUND_METHODS: tuple[ActionBoundMethod, ...] = ("clip", "tanh", None)
 
 
 class Actor(Protocol):
@@ -100,12 +100,11 @@ class ImitationPolicy(nn.Module):
         train_through_bound: bool = False,
     ) -> None:
         super().__init__()
-        if train_through_bound and action_bound_method != "tanh":
-            raise ValueError("train_through_bound=True needs action_bound_method='tanh'.")
-        if action_bound_method not in BOUND_METHODS:
+        bounding.check_method(action_bound_method)
+        if train_through_bound and not bounding.trainable_through(action_bound_method):
             raise ValueError(
-                f"action_bound_method must be one of 'clip', 'tanh' or None, "
-                f"got {action_bound_method!r}."
+                f"train_through_bound=True needs action_bound_method='tanh' (a differentiable "
+                f"bound), got {action_bound_method!r}."
             )
         if action_scaling and not isinstance(action_space, gym.spaces.Box):
             raise ValueError(
@@ -135,24 +134,22 @@ class ImitationPolicy(nn.Module):
         """One gradient step on ``batch`` (``obs`` and target ``act``)."""
         self.optim.zero_grad()
         if self.action_type == "continuous":
-            act = self(batch).act
-            target = torch.as_tensor(batch.act, dtype=torch.float32, device=act.device)
-            if target.shape != act.shape:
-                raise ValueError(
-                    f"Continuous action target has shape {tuple(target.shape)} but the actor "
-                    f"outputs {tuple(act.shape)}; F.mse_loss would broadcast them silently. "
-                    "Reshape the dataset actions to (batch, action_dim)."
-                )
-            if self.train_through_bound:
-                act = torch.tanh(act)
-            loss = F.mse_loss(act, target)
+            output = self(batch).act
+            target = torch.as_tensor(batch.act, dtype=torch.float32, device=output.device)
         else:
-            log_probs = F.log_softmax(self(batch).logits, dim=-1)
-            target = torch.as_tensor(batch.act, dtype=torch.long, device=log_probs.device)
-            loss = F.nll_loss(log_probs, target)
+            output = self(batch).logits
+            target = torch.as_tensor(batch.act, dtype=torch.long, device=output.device)
+        loss = bc_loss(
+            output, target, discrete=self.action_type == "discrete", through=self.loss_bound
+        )
         loss.backward()
         self.optim.step()
         return ImitationTrainingStats(loss=loss.item())
+
+    @property
+    def loss_bound(self) -> str | None:
+        """The bound the loss is taken through (``train_through_bound``), else None."""
+        return self.action_bound_method if self.train_through_bound else None
 
     def update(self, batch: Batch, **kwargs: Any) -> ImitationTrainingStats:
         """``learn`` on a sampled minibatch, step the scheduler(s) once, fill ``train_time``."""
@@ -185,45 +182,12 @@ class ImitationPolicy(nn.Module):
 
         Always returns numpy (Tianshou converts before looking at the space).
         """
-        act = _to_numpy(act)
-        if not isinstance(self.action_space, gym.spaces.Box):
-            return act
-        if self.action_bound_method == "clip":
-            act = np.clip(act, -1.0, 1.0)
-        elif self.action_bound_method == "tanh":
-            act = np.tanh(act)
-        if self.action_scaling:
-            assert np.min(act) >= -1.0 and np.max(act) <= 1.0, (
-                f"action scaling only accepts raw action range = [-1, 1], but got: {act}"
-            )
-            low, high = self.action_space.low, self.action_space.high
-            act = low + (high - low) * (act + 1.0) / 2.0
-        return act
+        return bounding.to_env(
+            _to_numpy(act), self.action_space, self.action_bound_method, self.action_scaling
+        )
 
     def map_action_inverse(self, act: Any) -> Any:
         """Inverse of ``map_action``: undo the scaling, then ``atanh`` for tanh."""
-        act = _to_numpy(act)
-        if not isinstance(self.action_space, gym.spaces.Box):
-            return act
-        if self.action_scaling:
-            act = unscale_action(act, self.action_space)
-        if self.action_bound_method == "tanh":
-            act = (np.log(1.0 + act) - np.log(1.0 - act)) / 2.0
-        return act
-
-
-def unscale_action(act: Any, action_space: gym.spaces.Box) -> Any:
-    """The linear part of ``map_action_inverse``: env units -> [-1, 1] (eps-guarded).
-
-    Works on numpy arrays and, without leaving torch, on tensors (the trainer maps a whole
-    dataset of targets at once).
-    """
-    low, high = action_space.low, action_space.high
-    scale = high - low
-    eps = np.finfo(np.float32).eps.item()
-    scale[scale < eps] += eps
-    if isinstance(act, torch.Tensor):
-        low_t = torch.as_tensor(low, dtype=act.dtype, device=act.device)
-        scale_t = torch.as_tensor(scale, dtype=act.dtype, device=act.device)
-        return (act - low_t) * 2.0 / scale_t - 1.0
-    return (act - low) * 2.0 / scale - 1.0
+        return bounding.from_env(
+            _to_numpy(act), self.action_space, self.action_bound_method, self.action_scaling
+        )

@@ -26,7 +26,7 @@ try:
 except ImportError:  # running from a checkout without an install
     sys.path.insert(0, str(REPO_ROOT))
 
-from imitation_lab.data.policy_sources import (  # noqa: E402
+from imitation_lab.collection.zoo import (  # noqa: E402
     EXPERTS_DIR_ENV_VAR,
     evaluate_expert,
     find_expert,

@@ -1,1 +1,1 @@
-"""Datasets: built-in scripted experts, the Minari store, and flattened training tensors."""
+"""Reading datasets for training: the Minari store, validation, flat tensors, reference scores."""

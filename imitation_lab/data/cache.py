@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ import torch
 from minari import MinariDataset
 
 from imitation_lab.data.buffer import OfflineData, flatten_dataset
+from imitation_lab.files import atomic_write
 
 log = logging.getLogger(__name__)
 CACHE_FORMAT = 1
@@ -46,17 +45,9 @@ def cache_path(dataset: MinariDataset) -> Path:
 
 
 def _save(data: OfflineData, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {name: getattr(data, name).numpy() for name in _FIELDS}
     arrays["episode_returns"] = data.episode_returns
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".flat-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda handle: np.savez(handle, **arrays))
     for stale in path.parent.glob("flat-*.npz"):
         if stale != path:
             stale.unlink(missing_ok=True)

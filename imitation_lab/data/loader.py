@@ -13,7 +13,7 @@ from minari import MinariDataset
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.cache import load_flat
 from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
-from imitation_lab.data.store import load_or_build
+from imitation_lab.data.store import Builders, load_or_build
 from imitation_lab.errors import DatasetError
 
 _VERSION = re.compile(r"-v(\d+)$")
@@ -95,10 +95,14 @@ def dataset_info(
 
 
 def load_training_data(
-    dataset_id: str, *, download: bool = True, use_cache: bool = True
+    dataset_id: str,
+    *,
+    download: bool = True,
+    use_cache: bool = True,
+    builders: Builders | None = None,
 ) -> LoadedDataset:
     """Find/build/download ``dataset_id``, validate it and flatten it (cached)."""
-    dataset = load_or_build(dataset_id, download_missing=download)
+    dataset = load_or_build(dataset_id, download_missing=download, builders=builders)
     if dataset.total_episodes == 0 or dataset.total_steps == 0:
         raise DatasetError(
             f"Dataset '{dataset_id}' is empty (0 episodes) at {dataset.spec.data_path}. "

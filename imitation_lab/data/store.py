@@ -1,22 +1,28 @@
-"""Find a Minari dataset: local store first, then a built-in recipe, then Minari's download."""
+"""Find a Minari dataset: local store first, then a builder (built-ins), then Minari's download.
+
+Builders are passed in by the caller (``imitation_lab.build`` passes the built-in recipes of
+``imitation_lab.collection.builtin``): reading datasets does not depend on making them.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import minari
 from minari import MinariDataset
 from minari.storage.datasets_root_dir import get_dataset_path
 
-from imitation_lab.data.builtin import BUILTIN_RECIPES
-from imitation_lab.data.collect import collect_dataset
 from imitation_lab.errors import DatasetError
 
 log = logging.getLogger(__name__)
+#: dataset id -> a function that builds it into the local store
+Builders = Mapping[str, Callable[[], object]]
+#: ids in this namespace are made by imitation_lab (built-in or `collect`), never downloaded
+OWN_NAMESPACE = "imitation-lab"
 
 
 def datasets_root() -> Path:
@@ -42,35 +48,14 @@ def _store_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def build_builtin(dataset_id: str) -> MinariDataset:
-    """Build one of ``BUILTIN_RECIPES`` into the local store."""
-    recipe = BUILTIN_RECIPES[dataset_id]
-    log.info(
-        "Building %s from the built-in %s expert (%d episodes)...",
-        dataset_id,
-        recipe.env_id,
-        recipe.episodes,
-    )
-    return collect_dataset(
-        dataset_id,
-        recipe.env_id,
-        recipe.make_expert(),
-        episodes=recipe.episodes,
-        seed=recipe.seed,
-        algorithm_name=recipe.algorithm_name,
-        description=recipe.description,
-        ref_episodes=recipe.ref_episodes,
-    )
-
-
-def download(dataset_id: str) -> None:
+def download(dataset_id: str, builders: Builders) -> None:
     """Minari's remote download, with network and unknown-id failures as one clear error."""
     try:
         minari.download_dataset(dataset_id)
     except Exception as err:  # network errors come from several libraries (urllib3, gcs, hf)
         raise DatasetError(
             f"Dataset '{dataset_id}' is not in the local Minari store ({datasets_root()}), "
-            f"is not a built-in dataset ({', '.join(sorted(BUILTIN_RECIPES))}), and "
+            f"is not a built-in dataset ({', '.join(sorted(builders))}), and "
             f"downloading it failed: {type(err).__name__}: {err}. Check the id "
             "(`minari list remote`), your network, or build it with imitation_lab's collect."
         ) from err
@@ -81,21 +66,39 @@ def download(dataset_id: str) -> None:
         )
 
 
-def load_or_build(dataset_id: str, *, download_missing: bool = True) -> MinariDataset:
+def _not_built(dataset_id: str) -> DatasetError:
+    """An id of our own namespace that is neither local nor built-in: say how to make it."""
+    parts = dataset_id.split("/")
+    preset = "_".join(parts[1:]).rsplit("-v", 1)[0] if len(parts) == 3 else "<name>"
+    return DatasetError(
+        f"Dataset '{dataset_id}' is not in the local Minari store ({datasets_root()}) and is "
+        f"not a built-in dataset; ids under '{OWN_NAMESPACE}/' are made locally, never "
+        f"downloaded. Build it first: `imitation-lab collect preset={preset}` (if "
+        f"conf/collect/preset/{preset}.yaml exists) or `imitation-lab collect ... "
+        f"dataset_id={dataset_id}`."
+    )
+
+
+def load_or_build(
+    dataset_id: str, *, download_missing: bool = True, builders: Builders | None = None
+) -> MinariDataset:
     """Load ``dataset_id`` from the local store, building or downloading it on first use."""
+    builders = builders or {}
     if not is_local(dataset_id):
         with _store_lock():
             if not is_local(dataset_id):  # another process may have finished it meanwhile
-                if dataset_id in BUILTIN_RECIPES:
-                    build_builtin(dataset_id)
+                if dataset_id in builders:
+                    builders[dataset_id]()
+                elif dataset_id.split("/")[0] == OWN_NAMESPACE:
+                    raise _not_built(dataset_id)
                 elif download_missing:
-                    download(dataset_id)
+                    download(dataset_id, builders)
                 else:
                     raise DatasetError(
                         f"Dataset '{dataset_id}' is not in the local Minari store "
                         f"({datasets_root()}) and dataset.download=false. Set "
                         "dataset.download=true, or pick a built-in id: "
-                        f"{', '.join(sorted(BUILTIN_RECIPES))}."
+                        f"{', '.join(sorted(builders))}."
                     )
     try:
         return minari.load_dataset(dataset_id)

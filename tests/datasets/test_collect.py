@@ -13,13 +13,13 @@ import pytest
 from hydra.errors import HydraException
 
 from imitation_lab.collect import collect
-from imitation_lab.data.collect import (
+from imitation_lab.collection.experts import CartPoleExpert, PendulumSwingUpExpert
+from imitation_lab.collection.writer import (
     EpsilonNoise,
     GaussianNoise,
     average_return,
     rollout,
 )
-from imitation_lab.data.experts import CartPoleExpert, PendulumSwingUpExpert
 from imitation_lab.errors import ConfigError, DatasetError
 from tests.conftest import REPO_ROOT
 from tests.datasets.helpers import compose_collect

@@ -22,7 +22,7 @@ REQUIRED = {"zoo": ["source.name=tqc_HalfCheetah"], "checkpoint": ["source.path=
 def test_every_collect_option_composes(group: str, option: str) -> None:
     cfg = compose_collect([f"{group}={option}", *REQUIRED.get(option, [])])
     validate_collect(cfg)
-    assert OmegaConf.select(cfg, "source._target_").startswith("imitation_lab.data.sources.")
+    assert OmegaConf.select(cfg, "source._target_").startswith("imitation_lab.collection.sources.")
 
 
 def test_every_collect_schema_is_used() -> None:
@@ -41,7 +41,13 @@ def test_typo_in_collect_key_fails_at_compose() -> None:
 @pytest.mark.parametrize("preset", [p for p in PRESETS if p != "pendulum_noisy"])
 def test_baseline_experiment_trains_on_its_preset_dataset(preset: str) -> None:
     collect_cfg = compose_collect([f"preset={preset}"])
-    train_cfg = compose_config([f"experiment=baseline_{preset}"], fast=False)
+    train_cfg = compose_config(["experiment=baseline", f"dataset={preset}"], fast=False)
     assert train_cfg.dataset.id == collect_cfg.dataset_id
     assert collect_cfg.source.name and collect_cfg.steps and collect_cfg.episodes is None
     assert train_cfg.dataset.download is False  # local-only: built by collect
+
+
+def test_the_baseline_sweep_covers_exactly_the_collect_presets() -> None:
+    cfg = compose_config(["experiment=baseline"], fast=False)
+    swept = set(str(cfg.hydra.sweeper.params.dataset).split(","))
+    assert swept == {p for p in PRESETS if p != "pendulum_noisy"}

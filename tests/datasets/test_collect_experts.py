@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from imitation_lab.collect import collect
+from imitation_lab.collection.zoo import evaluate_expert, find_expert
+from imitation_lab.collection.zoo.registry import REPO_EXPERTS_DIR, resolve_experts_dir
 from imitation_lab.data.loader import load_training_data
-from imitation_lab.data.policy_sources import evaluate_expert, find_expert
-from imitation_lab.data.sources import REPO_EXPERTS_DIR, resolve_experts_dir
 from imitation_lab.errors import DatasetError
 from tests.datasets.helpers import compose_collect
 

@@ -91,6 +91,16 @@ def test_download_that_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
         load_or_build("mujoco/hopper/medium-v0")
 
 
-def test_local_only_dataset_says_how_to_build_it() -> None:
-    with pytest.raises(DatasetError, match=r"dataset.download=false"):
-        load_or_build("imitation-lab/hopper/expert-v0", download_missing=False)
+@pytest.mark.parametrize("download", [False, True])
+def test_unbuilt_local_dataset_says_how_to_build_it_and_never_downloads(
+    download: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids in imitation_lab's own namespace are made locally: the error names the preset."""
+    import minari
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("an imitation-lab/ id must never be downloaded")
+
+    monkeypatch.setattr(minari, "download_dataset", no_network)
+    with pytest.raises(DatasetError, match=r"imitation-lab collect preset=hopper_expert"):
+        load_or_build("imitation-lab/hopper/expert-v0", download_missing=download)

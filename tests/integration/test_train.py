@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from imitation_lab.build import open_dataset
 from imitation_lab.checkpoint import load_checkpoint
-from imitation_lab.data.store import load_or_build
 from imitation_lab.train import train
 from tests.helpers import compose_config, read_wandb_history
 
@@ -21,7 +21,7 @@ def _metrics(run_dir: Path) -> list[dict]:
 
 
 def test_builtin_dataset_has_reference_scores() -> None:
-    dataset = load_or_build("imitation-lab/pendulum/expert-v0")
+    dataset = open_dataset("imitation-lab/pendulum/expert-v0")
     metadata = dataset.storage.metadata
     assert dataset.total_episodes == 50 and dataset.total_steps == 50 * 200
     assert metadata["ref_min_score"] < -1000  # uniform random torque
@@ -96,27 +96,24 @@ def test_scheduler_is_stepped_once_per_gradient_step(tmp_path: Path) -> None:
 
 def test_training_targets_are_unscaled_into_unit_range(tmp_path: Path) -> None:
     """With action_scaling, learn sees targets in [-1, 1] (env actions span [-2, 2])."""
+    from imitation_lab.build import build_policy
     from imitation_lab.data.buffer import ObsNormalizer, flatten_dataset
-    from imitation_lab.loggers import NullLogger
-    from imitation_lab.train import build_policy
-    from imitation_lab.trainer import Trainer, TrainerSettings
+    from imitation_lab.fit import training_tensors
 
-    dataset = load_or_build("imitation-lab/pendulum/expert-v0")
+    dataset = open_dataset("imitation-lab/pendulum/expert-v0")
     data = flatten_dataset(dataset)
-    cfg = compose_config([], tmp_path)
+    policies = {}
     for scaling, bound in [(True, "clip"), (False, "none")]:
         cfg = compose_config([f"bounding={bound}"], tmp_path)
-        policy = build_policy(cfg, dataset.observation_space, dataset.action_space, 10)
-        trainer = Trainer(
-            policy,
-            data,
-            tmp_path,
-            TrainerSettings(),
-            logger=NullLogger(),
-            normalizer=ObsNormalizer.identity(3),
-        )
+        policies[scaling] = build_policy(cfg, dataset.observation_space, dataset.action_space, 10)
+        tensors = training_tensors(data, ObsNormalizer.identity(3), [policies[scaling]])
         expected = data.act / 2.0 if scaling else data.act
-        torch.testing.assert_close(trainer.train_act, expected)
+        torch.testing.assert_close(tensors.targets[tensors.variant[0]], expected)
+    # members with and without scaling in one group each get their own targets
+    mixed = training_tensors(data, ObsNormalizer.identity(3), [policies[True], policies[False]])
+    _, act = mixed.batch(torch.tensor([[0, 1], [0, 1]]))
+    torch.testing.assert_close(act[0], data.act[:2] / 2.0)
+    torch.testing.assert_close(act[1], data.act[:2])
     assert data.act.abs().max() == pytest.approx(2.0)
 
 
@@ -128,7 +125,7 @@ def test_observation_normalizer_is_saved_and_used(tmp_path: Path) -> None:
     data_obs = torch.cat(
         [
             torch.as_tensor(ep.observations[:-1])
-            for ep in load_or_build("imitation-lab/pendulum/expert-v0").iterate_episodes()
+            for ep in open_dataset("imitation-lab/pendulum/expert-v0").iterate_episodes()
         ]
     )
     torch.testing.assert_close(mean, data_obs.mean(0).float())

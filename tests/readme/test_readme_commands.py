@@ -46,8 +46,12 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _env(minari_store: Path) -> dict[str, str]:
-    """The user's shell: the venv's bin first on PATH; the suite's temp store, offline W&B."""
+def _env(minari_store: Path, workspace: Path | None = None) -> dict[str, str]:
+    """The user's shell: the venv's bin first on PATH; the suite's temp store, offline W&B.
+
+    ``PYTHONPATH`` is the workspace, so the console script runs the copy's code and configs
+    (what the user's clone holds), as ``python -m`` from its root does.
+    """
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(
@@ -61,6 +65,10 @@ def _env(minari_store: Path) -> dict[str, str]:
     )
     for key in ("WANDB_API_KEY", "HYDRA_FULL_ERROR", "PYTHONPATH"):
         env.pop(key, None)
+    if workspace is not None:
+        env["PYTHONPATH"] = str(workspace)
+    if EXPERTS_DIR.is_dir():  # the clone is a temp copy: point it at the experts beside us
+        env["IMITATION_LAB_EXPERTS_DIR"] = str(EXPERTS_DIR)
     return env
 
 
@@ -120,7 +128,7 @@ def test_documented_command(command: str, workspace: Path, minari_store: Path) -
         pytest.fail(f"no plan for {command!r} (add one to tests/readme/plans.py)")
     if isinstance(plan, Skip):
         pytest.skip(plan.reason)
-    env = _env(minari_store)
+    env = _env(minari_store, workspace)
     if isinstance(plan, Compose):
         filled = command
         for placeholder, value in plan.fill.items():

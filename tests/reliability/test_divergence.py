@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from imitation_lab.actors import MLPActor
-from imitation_lab.data.buffer import ObsNormalizer, OfflineData
+from imitation_lab.config import TrainerSchema
+from imitation_lab.data.buffer import OfflineData
 from imitation_lab.errors import TrainingDivergedError
+from imitation_lab.fit import fit_policy
 from imitation_lab.loggers import JsonlLogger
 from imitation_lab.policy import ImitationPolicy
-from imitation_lab.trainer import Trainer, TrainerSettings
 from tests.reliability.conftest import TINY, assert_one_line_error, run_cli, train_command
 
 
@@ -48,7 +49,7 @@ def test_exploding_lr_stops_with_one_error_and_keeps_the_last_good_checkpoint(
     assert json.loads((run_dir / "FAILED.json").read_text())["error"] == "TrainingDivergedError"
 
 
-def _tiny_trainer(run_dir: Path) -> Trainer:
+def _tiny_run(run_dir: Path) -> tuple[ImitationPolicy, OfflineData, TrainerSchema]:
     torch.manual_seed(0)
     n, obs_dim = 64, 3
     obs = torch.randn(n, obs_dim)
@@ -66,36 +67,31 @@ def _tiny_trainer(run_dir: Path) -> Trainer:
         optim=torch.optim.SGD(actor.parameters(), lr=0.01),
         action_space=gym.spaces.Box(-1.0, 1.0, (1,)),
     )
-    settings = TrainerSettings(
+    settings = TrainerSchema(
         steps=40, batch_size=8, log_every=10, checkpoint_every=10, eval_every=0, progress=False
     )
-    return Trainer(
-        policy,
-        data,
-        run_dir,
-        settings,
-        normalizer=ObsNormalizer.identity(obs_dim),
-        logger=JsonlLogger(run_dir / "metrics.jsonl"),
-    )
+    return policy, data, settings
 
 
 def test_nan_gradients_never_overwrite_the_last_good_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A NaN gradient at step 20 poisons the weights; the step-20 checkpoint must not be written."""
-    trainer = _tiny_trainer(tmp_path)
-    real_update = trainer.policy.update
+    policy, data, settings = _tiny_run(tmp_path)
+    real_update = policy.update
+    calls = {"n": 0}
 
     def update_with_nan_gradient(batch):
         stats = real_update(batch)
-        if trainer.step + 1 == 20:  # the update of step 20 received a NaN gradient
+        calls["n"] += 1
+        if calls["n"] == 20:  # the update of step 20 received a NaN gradient
             with torch.no_grad():
-                next(trainer.policy.parameters()).fill_(math.nan)
+                next(policy.parameters()).fill_(math.nan)
         return stats
 
-    monkeypatch.setattr(trainer.policy, "update", update_with_nan_gradient)
+    monkeypatch.setattr(policy, "update", update_with_nan_gradient)
     with pytest.raises(TrainingDivergedError, match=r"became NaN/inf at step 20 \(not saved"):
-        trainer.fit()
+        fit_policy(policy, data, tmp_path, settings, logger=JsonlLogger(tmp_path / "metrics.jsonl"))
     state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
     assert state["step"] == 10
     assert all(torch.isfinite(w).all() for w in state["policy"].values())

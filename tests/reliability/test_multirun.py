@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from imitation_lab.markers import DONE, FAILED
 from imitation_lab.report import load_jobs, report
+from imitation_lab.run_dir import DONE, FAILED
 from tests.reliability.conftest import TINY, run_cli
 
 

@@ -84,8 +84,8 @@ def built_pendulum(minari_store: Path) -> Path:
         [
             sys.executable,
             "-c",
-            "from imitation_lab.data.store import load_or_build;"
-            "load_or_build('imitation-lab/pendulum/expert-v0')",
+            "from imitation_lab.build import open_dataset;"
+            "open_dataset('imitation-lab/pendulum/expert-v0')",
         ],
         env=env,
         check=True,

@@ -13,11 +13,12 @@ from torch import nn
 
 from imitation_lab.actors import MLPActor
 from imitation_lab.batch import Batch
+from imitation_lab.build import resolved_config
 from imitation_lab.config import validate
 from imitation_lab.errors import ConfigError
-from imitation_lab.markers import finished_summary, write_done
 from imitation_lab.policy import ImitationPolicy
-from imitation_lab.train import resolved_config, train
+from imitation_lab.run_dir import finished_summary, write_done
+from imitation_lab.train import train
 from tests.helpers import compose_config
 
 BOX = gym.spaces.Box(-2.0, 2.0, shape=(1,), dtype=np.float32)

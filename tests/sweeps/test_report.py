@@ -14,9 +14,9 @@ import yaml
 
 from imitation_lab.cli import main as cli_main
 from imitation_lab.errors import SweepError
-from imitation_lab.markers import DONE
 from imitation_lab.report import main as report_main
 from imitation_lab.report import report
+from imitation_lab.run_dir import DONE
 from tests.sweeps.conftest import Sweep
 
 pytestmark = pytest.mark.slow

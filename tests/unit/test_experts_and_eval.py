@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from imitation_lab.data.experts import CartPoleExpert, PendulumSwingUpExpert
+from imitation_lab.collection.experts import CartPoleExpert, PendulumSwingUpExpert
 from imitation_lab.evaluate import evaluate, make_vector_env
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imitation_lab.data.policy_sources import (
+from imitation_lab.collection.zoo import (
     EXPERTS_DIR_ENV_VAR,
     ExpertPolicy,
     find_expert,
@@ -109,7 +109,7 @@ def test_time_feature_and_vecnormalize_match_sb3_wrappers() -> None:
     assert policy.stateful and policy.policy_obs_dim == 18
     from sb3_contrib.common.wrappers import TimeFeatureWrapper
 
-    from imitation_lab.data.policy_sources import _GymToGymnasiumUnpickler
+    from imitation_lab.collection.zoo.sb3 import _GymToGymnasiumUnpickler
 
     with open(EXPERTS_DIR / "ppo_Walker2d" / "Walker2d-v3" / "vecnormalize.pkl", "rb") as f:
         vec_normalize = _GymToGymnasiumUnpickler(f).load()
@@ -125,7 +125,7 @@ def test_time_feature_and_vecnormalize_match_sb3_wrappers() -> None:
 
 def test_ant_padding_matches_vecnormalize() -> None:
     policy = _expert("trpo_Ant")
-    from imitation_lab.data.policy_sources import _GymToGymnasiumUnpickler
+    from imitation_lab.collection.zoo.sb3 import _GymToGymnasiumUnpickler
 
     with open(EXPERTS_DIR / "trpo_Ant" / "Ant-v3" / "vecnormalize.pkl", "rb") as f:
         vec_normalize = _GymToGymnasiumUnpickler(f).load()
@@ -210,7 +210,7 @@ def test_import_error_without_zoo_extra(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_module_does_not_import_sb3() -> None:
     code = (
-        "import sys, imitation_lab.data.policy_sources as m; "
+        "import sys, imitation_lab.collection.zoo.sb3 as m; "
         "assert 'stable_baselines3' not in sys.modules and 'sb3_contrib' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)

@@ -7,8 +7,6 @@ Every failure a user can cause (unknown name, missing file, checkpoint/env misma
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,17 +15,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from imitation_lab.data.experts import CartPoleExpert, PendulumSwingUpExpert
+from imitation_lab.collection.experts import SCRIPTED_EXPERTS
+from imitation_lab.collection.zoo.registry import find_expert, resolve_experts_dir
 from imitation_lab.errors import DatasetError, ImitationLabError
-
-PolicyFn = Callable[[np.ndarray], np.ndarray]
-REPO_EXPERTS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "experts"
-
-#: scripted expert name -> (env id, expert factory, algorithm name)
-SCRIPTED: dict[str, tuple[str, Callable[[], PolicyFn], str]] = {
-    "pendulum": ("Pendulum-v1", PendulumSwingUpExpert, "scripted-energy-swingup-pd"),
-    "cartpole": ("CartPole-v1", CartPoleExpert, "scripted-linear-feedback"),
-}
+from imitation_lab.rollout import PolicyFn
 
 
 @dataclass
@@ -41,27 +32,15 @@ class PolicySource:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve_experts_dir(path: str | os.PathLike[str] | None = None) -> Path:
-    """``path``, else ``$IMITATION_LAB_EXPERTS_DIR``, else ``../shared/experts`` of the repo."""
-    chosen = path or os.environ.get("IMITATION_LAB_EXPERTS_DIR") or REPO_EXPERTS_DIR
-    root = Path(chosen).expanduser()
-    if not root.is_dir():
-        raise DatasetError(
-            f"Experts folder {root} does not exist. Set source.experts_dir=<folder> or "
-            "$IMITATION_LAB_EXPERTS_DIR to the folder holding <algo>_<Env>/ checkpoints."
-        )
-    return root
-
-
 def scripted_source(name: str) -> PolicySource:
-    """One of imitation_lab's scripted experts (``pendulum``, ``cartpole``)."""
-    if name not in SCRIPTED:
+    """One of imitation_lab's scripted experts (``SCRIPTED_EXPERTS``: pendulum, cartpole, ...)."""
+    if name not in SCRIPTED_EXPERTS:
         raise DatasetError(
             f"Unknown scripted expert '{name}' (source.name). Choose one of: "
-            f"{', '.join(sorted(SCRIPTED))}."
+            f"{', '.join(sorted(SCRIPTED_EXPERTS))}."
         )
-    env_id, factory, algorithm = SCRIPTED[name]
-    return PolicySource(factory(), env_id, name, algorithm)
+    expert = SCRIPTED_EXPERTS[name]
+    return PolicySource(expert.make(), expert.env_id, name, expert.algorithm_name)
 
 
 def zoo_source(
@@ -71,14 +50,13 @@ def zoo_source(
     deterministic: bool = True,
 ) -> PolicySource:
     """An rl-zoo (``<algo>_<Env>``) or CS285 (``cs285_<Env>``) checkpoint folder."""
-    from imitation_lab.data.policy_sources import find_expert
 
     root = resolve_experts_dir(experts_dir)
     try:
         expert = find_expert(name, root, env_id=env_id, deterministic=deterministic)
     except ImportError as err:
         raise DatasetError(f"Expert '{name}': {err}") from err
-    except (ValueError, FileNotFoundError, OSError) as err:
+    except (ValueError, OSError) as err:
         raise DatasetError(f"Cannot load expert '{name}' from {root}: {err}") from err
     return PolicySource(
         expert,
@@ -109,9 +87,9 @@ def checkpoint_source(path: str, env_id: str | None = None) -> PolicySource:
     """An imitation_lab checkpoint (``<run dir>/checkpoints/{last,best}.pt``)."""
     from omegaconf import OmegaConf
 
+    from imitation_lab.build import build_policy
     from imitation_lab.checkpoint import load_checkpoint
     from imitation_lab.data.buffer import ObsNormalizer
-    from imitation_lab.train import build_policy
 
     try:
         state = load_checkpoint(Path(path))

@@ -11,6 +11,7 @@ They let the embedded default datasets be built offline on any machine:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,3 +56,19 @@ class CartPoleExpert:
         obs = np.asarray(obs, dtype=np.float64)
         act = (obs @ self.weights > 0).astype(np.int64)
         return act
+
+
+@dataclass(frozen=True)
+class ScriptedExpert:
+    """A scripted expert: the env it acts in, how to make it, and its algorithm name."""
+
+    env_id: str
+    make: Callable[[], ExpertFn]
+    algorithm_name: str
+
+
+#: The one registry of scripted experts (``collect source.name=<key>``, built-in datasets).
+SCRIPTED_EXPERTS: dict[str, ScriptedExpert] = {
+    "pendulum": ScriptedExpert("Pendulum-v1", PendulumSwingUpExpert, "scripted-energy-swingup-pd"),
+    "cartpole": ScriptedExpert("CartPole-v1", CartPoleExpert, "scripted-linear-feedback"),
+}

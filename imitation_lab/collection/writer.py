@@ -1,4 +1,4 @@
-"""Roll out a policy in Gymnasium vector envs and write a Minari dataset with reference scores.
+"""Collect a policy's episodes and write them as a Minari dataset with reference scores.
 
 Episode ``k`` is reset with seed ``seed + k`` and draws its action noise from its own generator,
 so a dataset does not depend on how many envs ran in parallel, as long as the policy's batched
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import minari
@@ -24,16 +23,8 @@ from minari import MinariDataset
 from minari.data_collector.episode_buffer import EpisodeBuffer
 
 from imitation_lab.errors import DatasetError
-
-PolicyFn = Callable[[np.ndarray], np.ndarray]
-
-
-class ActionNoise(Protocol):
-    """Perturbs a batch of policy actions (the perturbed action is executed and recorded)."""
-
-    def __call__(
-        self, actions: np.ndarray, space: gym.Space, rngs: list[np.random.Generator]
-    ) -> np.ndarray: ...
+from imitation_lab.rollout import ActionNoise, Episode, PolicyFn, SeededEpisodes
+from imitation_lab.rollout import rollout as run_episodes
 
 
 @dataclass(frozen=True)
@@ -100,26 +91,26 @@ class Rollout:
         return int(self.lengths.sum())
 
 
-@dataclass
-class _Episode:
-    index: int
-    rng: np.random.Generator
-    obs: list[np.ndarray] = field(default_factory=list)
-    actions: list[np.ndarray] = field(default_factory=list)
-    rewards: list[float] = field(default_factory=list)
-    terminations: list[bool] = field(default_factory=list)
-    truncations: list[bool] = field(default_factory=list)
+def _buffer(episode: Episode) -> EpisodeBuffer:
+    return EpisodeBuffer(
+        id=episode.index,
+        observations=_stack(episode.observations),
+        actions=np.stack(episode.actions),
+        rewards=list(episode.rewards),
+        terminations=list(episode.terminations),
+        truncations=list(episode.truncations),
+        infos={},
+    )
 
-    def buffer(self) -> EpisodeBuffer:
-        return EpisodeBuffer(
-            id=self.index,
-            observations=np.stack(self.obs),
-            actions=np.stack(self.actions),
-            rewards=list(self.rewards),
-            terminations=list(self.terminations),
-            truncations=list(self.truncations),
-            infos={},
-        )
+
+def _stack(rows: list[Any]) -> Any:
+    """Stack per-step observations (arrays, or dicts/tuples of them) along a new first axis."""
+    first = rows[0]
+    if isinstance(first, dict):
+        return {key: _stack([r[key] for r in rows]) for key in first}
+    if isinstance(first, tuple):
+        return tuple(_stack([r[i] for r in rows]) for i in range(len(first)))
+    return np.stack(rows)
 
 
 def make_vec_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any]) -> gym.vector.VectorEnv:
@@ -145,7 +136,10 @@ def rollout(
     record: bool = True,
     env_kwargs: dict[str, Any] | None = None,
 ) -> Rollout:
-    """Run ``episodes`` whole episodes, or the fewest first episodes with ``>= steps`` steps."""
+    """Run ``episodes`` whole episodes, or the fewest first episodes with ``>= steps`` steps.
+
+    Episode ``k`` is reset with ``seed + k`` (``imitation_lab.rollout.SeededEpisodes``).
+    """
     if (episodes is None) == (steps is None):
         raise DatasetError("Give exactly one of episodes or steps to collect.")
     budget = episodes if episodes is not None else steps
@@ -154,72 +148,24 @@ def rollout(
         raise DatasetError(f"Nothing to collect: episodes/steps must be > 0, got {budget}.")
     num_envs = max(1, min(num_envs, episodes or num_envs))
     env = make_vec_env(env_id, num_envs, env_kwargs or {})
-    space = env.single_action_space
-    finished: dict[int, _Episode] = {}
-    next_index, finished_steps = 0, 0
-
-    def more_to_start() -> bool:
-        if episodes is not None:
-            return next_index < episodes
-        return finished_steps < budget
-
-    def start(mask: np.ndarray, first: bool = False) -> tuple[np.ndarray, list[_Episode | None]]:
-        nonlocal next_index
-        slots: list[_Episode | None] = [None] * num_envs
-        seeds: list[int | None] = [None] * num_envs
-        for i in np.flatnonzero(mask):
-            if more_to_start():
-                slots[i] = _Episode(next_index, np.random.default_rng([seed, next_index]))
-                seeds[i] = seed + next_index
-                next_index += 1
-        # Idle sub-envs are reset too (unseeded, never recorded): a finished sub-env of a
-        # vector env without autoreset must not be stepped again.
-        obs, _ = env.reset(seed=seeds, options={"reset_mask": mask})
-        if hasattr(policy, "reset"):
-            policy.reset(None if first else mask)  # type: ignore[attr-defined]
-        return obs, slots
-
     try:
-        obs, running = start(np.ones(num_envs, dtype=bool), first=True)
-        while any(ep is not None for ep in running):
-            actions = np.asarray(policy(obs))
-            if noise is not None:
-                rngs = [ep.rng if ep is not None else np.random.default_rng() for ep in running]
-                actions = noise(actions, space, rngs)
-            next_obs, reward, terminated, truncated, _ = env.step(actions)
-            done = np.asarray(terminated) | np.asarray(truncated)  # idle sub-envs included
-            for i, ep in enumerate(running):
-                if ep is None:
-                    continue
-                if record:
-                    ep.obs.append(np.array(obs[i]))
-                    ep.actions.append(np.array(actions[i]))
-                ep.rewards.append(float(reward[i]))
-                ep.terminations.append(bool(terminated[i]))
-                ep.truncations.append(bool(truncated[i]))
-                if terminated[i] or truncated[i]:
-                    if record:
-                        ep.obs.append(np.array(next_obs[i]))
-                    finished[ep.index] = ep
-                    finished_steps += len(ep.rewards)
-                    running[i] = None
-            obs = next_obs
-            if done.any():
-                reset_obs, new = start(done)
-                for i in np.flatnonzero(done):
-                    if new[i] is not None:
-                        obs[i] = reset_obs[i]
-                        running[i] = new[i]
+        ordered = run_episodes(
+            env,
+            policy,
+            SeededEpisodes(seed, episodes=episodes, steps=steps),
+            record=record,
+            noise=noise,
+            noise_seed=seed,
+        )
     finally:
         env.close()
-    ordered = [finished[k] for k in sorted(finished)]
     if steps is not None:  # the shortest prefix (in episode order) that reaches the budget
-        cumulative = np.cumsum([len(ep.rewards) for ep in ordered])
+        cumulative = np.cumsum([ep.length for ep in ordered])
         ordered = ordered[: int(np.searchsorted(cumulative, steps)) + 1]
     return Rollout(
-        returns=np.array([sum(ep.rewards) for ep in ordered]),
-        lengths=np.array([len(ep.rewards) for ep in ordered]),
-        buffers=[ep.buffer() for ep in ordered] if record else [],
+        returns=np.array([ep.total_reward for ep in ordered]),
+        lengths=np.array([ep.length for ep in ordered]),
+        buffers=[_buffer(ep) for ep in ordered] if record else [],
     )
 
 

@@ -1,0 +1,223 @@
+"""Config -> objects: every step from a composed config to the pieces a training group needs.
+
+The only module (with the entry points) that reads a training config; ``member``, ``learners``
+and ``fit`` take plain typed arguments. Also defines which config keys may differ between
+members trained together (``BATCHABLE``) and the key that groups them (``group_key``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from minari import MinariDataset
+from omegaconf import DictConfig, OmegaConf
+
+from imitation_lab.checks import (
+    check_actor_output,
+    check_actor_sizes,
+    check_bounding,
+    expected_sizes,
+)
+from imitation_lab.collection.builtin import BUILTIN_RECIPES, build_builtin
+from imitation_lab.config import TrainerSchema
+from imitation_lab.data.buffer import ObsNormalizer, OfflineData
+from imitation_lab.data.loader import LoadedDataset, load_training_data
+from imitation_lab.data.reference import ScoreFn
+from imitation_lab.data.store import Builders, load_or_build
+from imitation_lab.evaluate import eval_envs_per_member, make_vector_env
+from imitation_lab.loggers import JsonlLogger, Logger, MultiLogger
+from imitation_lab.policy import ImitationPolicy
+from imitation_lab.utils import instantiate
+
+log = logging.getLogger(__name__)
+
+#: Config keys that may differ between members trained as one stacked model (dotted prefixes).
+#: Everything else (dataset, actor sizes, batch size, steps, optimizer and scheduler types,
+#: device, ...) changes shapes or code paths and must be equal.
+BATCHABLE = (
+    "seed",
+    "optim.lr",
+    "optim.weight_decay",
+    "optim.betas",
+    "optim.eps",
+    "optim.momentum",
+    "optim.fused",  # an implementation choice: stacked members use one elementwise optimizer
+    "optim.foreach",
+    "scheduler",  # its parameters; scheduler._target_ must agree (checked in group_key)
+    "bounding",
+    "logger",
+    "tags",
+)
+
+
+def resolved_config(cfg: DictConfig) -> dict[str, Any]:
+    """The job's config as plain data (interpolations resolved, enums as strings, no hydra)."""
+    job_keys = [key for key in cfg if key != "hydra"]
+    resolved = OmegaConf.to_container(
+        OmegaConf.masked_copy(cfg, job_keys), resolve=True, enum_to_str=True
+    )
+    assert isinstance(resolved, dict)
+    return resolved  # type: ignore[return-value]
+
+
+def group_key(resolved: dict[str, Any]) -> str:
+    """What members trained together must share: the resolved config minus ``BATCHABLE``."""
+    import json
+
+    def strip(tree: Any, prefix: str) -> Any:
+        if not isinstance(tree, dict):
+            return tree
+        out = {}
+        for key, value in tree.items():
+            path = f"{prefix}{key}"
+            if path in BATCHABLE and path != "scheduler":
+                continue
+            if path == "scheduler":
+                out[key] = {"_target_": value.get("_target_")}
+                continue
+            out[key] = strip(value, f"{path}.")
+        return out
+
+    return json.dumps(strip(resolved, ""), sort_keys=True, default=str)
+
+
+def trainer_settings(cfg: DictConfig) -> TrainerSchema:
+    """``cfg.trainer`` as its typed schema (the settings the loop reads)."""
+    settings = OmegaConf.to_object(cfg.trainer)
+    assert isinstance(settings, TrainerSchema)
+    return settings
+
+
+def builtin_builders() -> Builders:
+    """The built-in datasets, each buildable offline on first use."""
+    return {name: (lambda name=name: build_builtin(name)) for name in BUILTIN_RECIPES}
+
+
+def open_dataset(dataset_id: str, *, download: bool = True) -> MinariDataset:
+    """The Minari dataset ``dataset_id``: local, built-in (built now) or downloaded."""
+    return load_or_build(dataset_id, download_missing=download, builders=builtin_builders())
+
+
+def load_dataset(dataset_id: str, *, download: bool = True) -> LoadedDataset:
+    """``load_training_data`` with the built-in datasets buildable on first use."""
+    return load_training_data(dataset_id, download=download, builders=builtin_builders())
+
+
+def build_policy(
+    cfg: DictConfig, observation_space: gym.Space, action_space: gym.Space, total_steps: int
+) -> ImitationPolicy:
+    """Actor, optimizer, scheduler and bounding from the config, sized by the spaces.
+
+    The actor is initialized from the global torch RNG as it stands: seed it first.
+    """
+    bound = cfg.bounding.action_bound_method
+    bound = None if bound is None else getattr(bound, "value", bound)
+    check_bounding(action_space, bound, cfg.bounding.action_scaling)
+    obs_dim, act_dim = expected_sizes(observation_space, action_space)
+    configured = {
+        k: cfg.actor[k]
+        for k in ("obs_dim", "act_dim")
+        if k in cfg.actor and not OmegaConf.is_missing(cfg.actor, k)
+    }
+    check_actor_sizes(configured, obs_dim, act_dim)
+    actor = instantiate(cfg.actor, obs_dim=obs_dim, act_dim=act_dim, device=cfg.trainer.device)
+    check_actor_output(actor, observation_space, action_space)
+    optim = instantiate(cfg.optim)(actor.parameters())
+    scheduler = instantiate(cfg.scheduler)(optim, total_steps=total_steps)
+    return ImitationPolicy(
+        actor=actor,
+        optim=optim,
+        action_space=action_space,
+        observation_space=observation_space,
+        action_scaling=cfg.bounding.action_scaling,
+        action_bound_method=bound,
+        lr_scheduler=scheduler,
+        train_through_bound=cfg.bounding.get("train_through_bound", False),
+    )
+
+
+def make_normalizer(cfg: DictConfig, data: OfflineData) -> ObsNormalizer:
+    """Dataset statistics (``dataset.normalize_obs``) or the identity, on the trainer device."""
+    return (
+        ObsNormalizer.from_data(data.obs)
+        if cfg.dataset.normalize_obs
+        else ObsNormalizer.identity(data.obs.shape[1])
+    ).to(cfg.trainer.device)
+
+
+def make_eval_env(
+    cfg: DictConfig, loaded: LoadedDataset, num_members: int = 1
+) -> gym.vector.VectorEnv:
+    """One vector env for the whole group: ``eval_envs`` sub-envs per member."""
+    per_member = eval_envs_per_member(cfg.trainer.eval_envs, cfg.trainer.eval_episodes)
+    return make_vector_env(
+        lambda: loaded.dataset.recover_environment(eval_env=True), per_member * num_members
+    )
+
+
+@dataclass
+class RunNames:
+    """How a member's run is named in the logger (W&B group, name, tags, job type)."""
+
+    group: str
+    name: str
+    tags: list[str] = field(default_factory=list)
+    job_type: str = "train"
+
+
+def make_logger(
+    cfg: DictConfig,
+    run_dir: Path,
+    resolved: dict[str, Any],
+    dataset_info: dict[str, Any],
+    names: RunNames,
+) -> Logger:
+    """``metrics.jsonl`` (always) plus the configured logger (``logger=wandb|none``).
+
+    Every logger factory takes the same keywords (``run_dir``, ``config``, ``group``,
+    ``name``, ``tags``, ``job_type``); ``logger.group``/``logger.name`` set in the config win.
+    """
+    resume_step = _checkpoint_step(run_dir) if cfg.trainer.resume else None
+    factory = instantiate(cfg.logger)
+    return MultiLogger(
+        JsonlLogger(run_dir / "metrics.jsonl", resume_step=resume_step),
+        factory(
+            run_dir=run_dir,
+            config={**resolved, "dataset_info": dataset_info},
+            group=cfg.logger.get("group") or names.group,
+            name=cfg.logger.get("name") or names.name,
+            tags=[*cfg.logger.get("tags", []), *cfg.tags, *names.tags],
+            job_type=names.job_type,
+        ),
+    )
+
+
+def score_fn_of(loaded: LoadedDataset) -> ScoreFn | None:
+    if loaded.score_fn is None:
+        log.warning("%s has no reference scores: no normalized score.", loaded.info["dataset_id"])
+    return loaded.score_fn
+
+
+def member_metadata(
+    cfg: DictConfig, loaded: LoadedDataset, resolved: dict[str, Any]
+) -> dict[str, Any]:
+    """What a checkpoint records of its run (checked on resume, read by ``collect``)."""
+    return {
+        "dataset_id": cfg.dataset.id,
+        "dataset_info": loaded.info,
+        "env_id": loaded.info.get("eval_env_id") or loaded.info.get("env_id"),
+        "config": resolved,
+    }
+
+
+def _checkpoint_step(run_dir: Path) -> int | None:
+    path = run_dir / "checkpoints" / "last.pt"
+    if not path.exists():
+        return 0
+    from imitation_lab.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(path)["step"])

@@ -1,0 +1,1 @@
+"""Making datasets: scripted experts, policy sources (rl-zoo, CS285, checkpoints), Minari writer."""

@@ -1,0 +1,69 @@
+"""The datasets imitation_lab builds itself, offline, from its scripted experts, on first use."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from minari import MinariDataset
+
+from imitation_lab.collection.experts import SCRIPTED_EXPERTS
+from imitation_lab.collection.writer import collect_dataset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuiltinRecipe:
+    """How to build one dataset: which scripted expert, how many episodes, the seed."""
+
+    expert: str  # a key of SCRIPTED_EXPERTS
+    episodes: int
+    seed: int
+    description: str
+    ref_episodes: int = 50
+
+
+BUILTIN_RECIPES: dict[str, BuiltinRecipe] = {
+    "imitation-lab/pendulum/expert-v0": BuiltinRecipe(
+        expert="pendulum",
+        episodes=50,
+        seed=0,
+        description=(
+            "Pendulum-v1 swing-up expert (energy pumping + PD balance, imitation_lab built-in), "
+            "50 episodes x 200 steps. ref_min_score: uniform random policy; ref_max_score: "
+            "the expert, both averaged over 50 seeded episodes."
+        ),
+    ),
+    "imitation-lab/cartpole/expert-v0": BuiltinRecipe(
+        expert="cartpole",
+        episodes=20,
+        seed=0,
+        description=(
+            "CartPole-v1 linear state-feedback expert (imitation_lab built-in), 20 episodes of "
+            "500 steps. ref_min_score: uniform random policy; ref_max_score: the expert."
+        ),
+    ),
+}
+
+
+def build_builtin(dataset_id: str) -> MinariDataset:
+    """Build the built-in dataset ``dataset_id`` (a key of ``BUILTIN_RECIPES``) into the store."""
+    recipe = BUILTIN_RECIPES[dataset_id]
+    expert = SCRIPTED_EXPERTS[recipe.expert]
+    log.info(
+        "Building %s from the built-in %s expert (%d episodes)...",
+        dataset_id,
+        expert.env_id,
+        recipe.episodes,
+    )
+    return collect_dataset(
+        dataset_id,
+        expert.env_id,
+        expert.make(),
+        episodes=recipe.episodes,
+        seed=recipe.seed,
+        algorithm_name=expert.algorithm_name,
+        description=recipe.description,
+        ref_episodes=recipe.ref_episodes,
+    )

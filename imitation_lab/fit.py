@@ -1,0 +1,292 @@
+"""The training loop: K >= 1 members in lockstep, one learner step per gradient step.
+
+Every member samples its own minibatch (its own sampler), the learner updates all of them at
+once, and each member records its loss, evaluations and checkpoints. A member whose loss or
+weights become NaN/inf stops alone (its ``failure`` is set); the others go on. Evaluation runs
+every member in one vector env with one batched forward pass per env step. No Hydra here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from imitation_lab.bounding import unscale_action
+from imitation_lab.config import TrainerSchema
+from imitation_lab.data.buffer import ObsNormalizer, OfflineData
+from imitation_lab.errors import CheckpointError, TrainingDivergedError
+from imitation_lab.evaluate import evaluate_members
+from imitation_lab.learners import Learner, PolicyLearner
+from imitation_lab.loggers import JsonlLogger, Logger
+from imitation_lab.member import Member, ScoreFn
+from imitation_lab.policy import ImitationPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingTensors:
+    """Normalized observations and the BC targets, once in memory for every member.
+
+    ``targets[v]`` is one target variant (dataset actions in env units, or mapped into
+    [-1, 1] for members with ``action_scaling``); member ``k`` learns ``targets[variant[k]]``.
+    """
+
+    obs: torch.Tensor
+    targets: list[torch.Tensor]
+    variant: list[int]
+
+    def __post_init__(self) -> None:
+        self._stacked = torch.stack(self.targets) if len(set(self.variant)) > 1 else None
+        self._variant = torch.tensor(self.variant, device=self.obs.device).view(-1, 1)
+
+    def __len__(self) -> int:
+        return int(self.obs.shape[0])
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Minibatches ``[K, B, ...]`` for the member rows of ``idx`` ``[K, B]``."""
+        if idx.device != self.obs.device:
+            idx = idx.to(self.obs.device)
+        if self._stacked is None:
+            return self.obs[idx], self.targets[self.variant[0]][idx]
+        return self.obs[idx], self._stacked[self._variant, idx]
+
+
+def training_tensors(
+    data: OfflineData, normalizer: ObsNormalizer, policies: Sequence[ImitationPolicy]
+) -> TrainingTensors:
+    """The targets ``learn`` compares the raw output with, for each member's bounding.
+
+    With ``action_scaling`` the dataset's env-unit actions are mapped back into [-1, 1] (the
+    linear part of ``map_action_inverse``), once, for the whole dataset.
+    """
+    device = next(policies[0].parameters()).device
+    with torch.no_grad():
+        obs = normalizer(data.obs.to(device)).contiguous()
+    act = data.act.to(device)
+    targets: dict[bool, torch.Tensor] = {}
+    variant = []
+    for policy in policies:
+        scaled = bool(policy.action_scaling)
+        if scaled not in targets:
+            if scaled:
+                assert isinstance(policy.action_space, gym.spaces.Box)
+                targets[scaled] = unscale_action(act, policy.action_space).float().contiguous()
+            else:
+                targets[scaled] = act.contiguous()
+        variant.append(list(targets).index(scaled))
+    return TrainingTensors(obs, list(targets.values()), variant)
+
+
+class GroupFit:
+    """Runs ``members`` to ``settings.steps`` with ``learner``; evaluates in ``eval_env``."""
+
+    def __init__(
+        self,
+        learner: Learner,
+        members: Sequence[Member],
+        tensors: TrainingTensors,
+        settings: TrainerSchema,
+        *,
+        normalizer: ObsNormalizer,
+        eval_env: gym.vector.VectorEnv | None = None,
+    ) -> None:
+        if not members:
+            raise ValueError("A training group needs at least one member.")
+        self.learner = learner
+        self.members = list(members)
+        self.tensors = tensors
+        self.settings = settings
+        self.normalizer = normalizer
+        self.eval_env = eval_env
+        self.device = tensors.obs.device
+        self.step = 0
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> None:
+        """Train every member to ``settings.steps`` (or until it fails)."""
+        members, settings = self.members, self.settings
+        for member in members:
+            member.begin()
+        steps = {member.step for member in members}
+        if len(steps) > 1:
+            raise CheckpointError(
+                f"The members' checkpoints are at different steps {sorted(steps)}: resume "
+                "needs them at the same step. Resume each run on its own, or start new runs."
+            )
+        self.step = steps.pop()
+        self.learner.read_from(self.step)
+        num, batch = len(self.tensors), settings.batch_size
+        idx = torch.zeros(len(members), batch, dtype=torch.long)
+        bar = self._progress_bar()
+        try:
+            while self.step < settings.steps and self._alive():
+                for k, member in enumerate(members):
+                    if member.alive:
+                        torch.randint(num, (batch,), generator=member.sampler, out=idx[k])
+                losses, seconds = self.learner.update(*self.tensors.batch(idx))
+                self.step += 1
+                per_member = seconds / len(members)
+                logged = None
+                for member, loss in zip(members, losses, strict=True):
+                    if member.alive:
+                        row = self._guard(member, member.record_update, loss, per_member)
+                        logged = logged or row
+                if logged is not None:
+                    self._update_bar(bar, logged)
+                if self._snapshot_due():
+                    self.learner.write_back()
+                    self._end_of_step()
+            self.learner.write_back()
+            if self._alive() and any(not m.last_eval for m in self._alive()):
+                self._evaluate()  # steps=0, or resumed at the end before its evaluation
+        finally:
+            bar.close()
+
+    def _alive(self) -> list[Member]:
+        return [member for member in self.members if member.alive]
+
+    def _guard(self, member: Member, fn, *args):
+        """Call ``fn``; a divergence stops this member only (recorded as its failure)."""
+        try:
+            return fn(*args)
+        except TrainingDivergedError as err:
+            member.failure = err
+            log.error("%s stopped: %s", member.name, err)
+            return None
+
+    def _due(self, every: int) -> bool:
+        return every > 0 and self.step % every == 0
+
+    def _snapshot_due(self) -> bool:
+        """Whether this step evaluates or checkpoints (and so reads the weights)."""
+        return (
+            self.step == self.settings.steps
+            or self._due(self.settings.eval_every)
+            or self._due(self.settings.checkpoint_every)
+        )
+
+    def _end_of_step(self) -> None:
+        at_end = self.step == self.settings.steps
+        if self._due(self.settings.eval_every) or at_end:
+            self._evaluate()
+        if self._due(self.settings.checkpoint_every) or at_end:
+            for member in self._alive():
+                self._guard(member, member.save, "last.pt")
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self) -> None:
+        if self.eval_env is None or self.settings.eval_episodes == 0:
+            return
+        members = self.members
+        alive = [m.alive for m in members]
+        per_member = self.eval_env.num_envs // len(members)
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
+            obs_t = self.normalizer(obs_t).view(len(members), per_member, *obs_t.shape[1:])
+            raw = self.learner.act(obs_t)
+            return np.concatenate(
+                [
+                    m.policy.map_action(raw[k]) if alive[k] else _idle_action(m.policy, raw[k])
+                    for k, m in enumerate(members)
+                ]
+            )
+
+        seeds = [m.seed if m.alive else None for m in members]
+        results = evaluate_members(act, self.eval_env, self.settings.eval_episodes, seeds)
+        for member, result in zip(members, results, strict=True):
+            if result is not None:
+                self._guard(member, member.record_eval, result)
+
+    # ------------------------------------------------------------------ progress
+    def _progress_bar(self) -> tqdm:
+        many = len(self.members) > 1
+        return tqdm(
+            total=self.settings.steps,
+            initial=self.step,
+            disable=not self.settings.progress or None,
+            desc=f"train {len(self.members)} members" if many else "train",
+            dynamic_ncols=True,
+        )
+
+    def _update_bar(self, bar: tqdm, logged: dict[str, float]) -> None:
+        bar.update(int(logged["steps"]))
+        postfix = {
+            "loss": f"{logged['train/smoothed_loss']:.4g}",
+            "sps": f"{logged['train/steps_per_sec']:.0f}",
+        }
+        if len(self.members) > 1:
+            postfix["alive"] = f"{len(self._alive())}/{len(self.members)}"
+            scores = [
+                m.last_eval["eval/normalized_score"]
+                for m in self._alive()
+                if "eval/normalized_score" in m.last_eval
+            ]
+            if scores:
+                postfix["score"] = f"{min(scores):.1f}..{max(scores):.1f}"
+        bar.set_postfix(postfix)
+
+
+def _idle_action(policy: ImitationPolicy, raw: torch.Tensor) -> np.ndarray:
+    """A valid action for the envs of a member that stopped (they record nothing)."""
+    act = raw.detach().cpu().numpy()
+    space = policy.action_space
+    if isinstance(space, gym.spaces.Box):
+        act = np.nan_to_num(act, nan=0.0, posinf=0.0, neginf=0.0)
+        return np.clip(act, space.low, space.high).astype(space.dtype)
+    return act
+
+
+def mean_summary(summaries: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Mean over members of every key all of them report (what a sweeper sees of K seeds)."""
+    keys = [k for k in summaries[0] if all(k in s for s in summaries)]
+    out = {k: float(np.mean([s[k] for s in summaries])) for k in keys}
+    out["num_seeds"] = float(len(summaries))
+    return out
+
+
+def fit_policy(
+    policy: ImitationPolicy,
+    data: OfflineData,
+    run_dir: Path,
+    settings: TrainerSchema | None = None,
+    *,
+    seed: int = 0,
+    normalizer: ObsNormalizer | None = None,
+    logger: Logger | None = None,
+    eval_env: gym.vector.VectorEnv | None = None,
+    score_fn: ScoreFn | None = None,
+) -> dict[str, float]:
+    """Train one policy on ``data`` without any config (the Python API of a single run).
+
+    Writes ``metrics.jsonl`` and checkpoints into ``run_dir``; evaluates in ``eval_env`` when
+    given (``trainer.eval_envs`` sub-envs). Returns the summary; a divergence is raised.
+    """
+    settings = settings or TrainerSchema()
+    run_dir = Path(run_dir)
+    normalizer = normalizer or ObsNormalizer.identity(int(data.obs.shape[1]))
+    member = Member(
+        policy,
+        run_dir,
+        settings,
+        seed=seed,
+        normalizer=normalizer,
+        logger=logger or JsonlLogger(run_dir / "metrics.jsonl"),
+        score_fn=score_fn,
+    )
+    tensors = training_tensors(data, normalizer, [policy])
+    GroupFit(
+        PolicyLearner(policy), [member], tensors, settings, normalizer=normalizer, eval_env=eval_env
+    ).run()
+    member.logger.finish(member.summary() if member.alive else None)
+    if member.failure is not None:
+        raise member.failure
+    return member.summary()

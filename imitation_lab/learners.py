@@ -1,0 +1,141 @@
+"""Who takes the gradient steps of a group of K members: one policy, or K stacked ones.
+
+* ``PolicyLearner`` (K = 1) calls ``ImitationPolicy.update`` itself, so a single run keeps
+  Tianshou's numbers exactly.
+* ``StackedLearner`` (K >= 2) trains K MLP policies as one ``StackedMLP`` with one
+  ``StackedOptimizer`` step; each member keeps its own seed, learning rate (and schedule),
+  weight decay, optimizer scalars and bounding. The loss it back-propagates is the sum of the
+  K members' losses, so each member's gradient is its own loss's gradient.
+
+Both move per-member state in and out of the members' own ``ImitationPolicy`` objects
+(``read_from`` / ``write_back``), so evaluation, checkpoints and resume are the same code for
+every K, and checkpoints keep the single-run format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+import torch
+
+from imitation_lab.actors import MLPActor
+from imitation_lab.batch import Batch
+from imitation_lab.losses import bc_loss
+from imitation_lab.policy import ImitationPolicy
+from imitation_lab.stacked import StackedMLP
+from imitation_lab.stacked_optim import StackedOptimizer
+
+
+class Learner(Protocol):
+    """One gradient step for K members on K minibatches; their actions for evaluation."""
+
+    policies: list[ImitationPolicy]
+
+    def read_from(self, step: int) -> None:
+        """Load the learner from the members' policies (all at training step ``step``)."""
+
+    def update(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[list[float], float]:
+        """``obs`` ``[K, B, ...]``, targets ``[K, B, ...]`` -> (the K losses, wall seconds)."""
+        ...
+
+    def write_back(self) -> None:
+        """Copy each member's weights, optimizer and scheduler state into its policy."""
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """Deterministic raw actions ``[K, N, ...]`` (discrete: argmax) for ``obs [K, N, ...]``."""
+        ...
+
+
+class PolicyLearner:
+    """K = 1: ``ImitationPolicy.update`` on the member's own minibatch (Tianshou-exact)."""
+
+    def __init__(self, policy: ImitationPolicy) -> None:
+        self.policies = [policy]
+
+    def read_from(self, step: int) -> None:
+        pass  # the policy is the learner
+
+    def update(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[list[float], float]:
+        stats = self.policies[0].update(Batch(obs=obs[0], act=act[0], info={}))
+        return [stats.loss], stats.train_time
+
+    def write_back(self) -> None:
+        pass
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        policy = self.policies[0]
+        was_training = policy.training
+        policy.eval()
+        try:
+            return policy(Batch(obs=obs[0], info={})).act.unsqueeze(0)
+        finally:
+            policy.train(was_training)
+
+
+class StackedLearner:
+    """K >= 2 MLP policies (one architecture) trained as one stacked model."""
+
+    def __init__(self, policies: Sequence[ImitationPolicy]) -> None:
+        first = policies[0]
+        for policy in policies:
+            if not isinstance(policy.actor, MLPActor):
+                raise ValueError(
+                    f"Members trained in one process need actor=mlp (MLPActor); got "
+                    f"{type(policy.actor).__name__}. Run them as separate jobs instead."
+                )
+            if policy.action_type != first.action_type:
+                raise ValueError("Members trained together need one action space type.")
+        self.policies = list(policies)
+        self.discrete = first.action_type == "discrete"
+        bounds = [policy.loss_bound for policy in policies]
+        self.loss_bounds = None if all(b is None for b in bounds) else bounds
+        self.model = StackedMLP([policy.actor for policy in policies])  # type: ignore[misc]
+        self.optim = StackedOptimizer(self.model, [policy.optim for policy in policies])
+        self.scheduled = [p for p in policies if p.lr_scheduler is not None]
+        for policy in self.scheduled:  # their schedulers step without optim.step(): no warning
+            policy.optim._opt_called = True  # type: ignore[attr-defined]
+        self._checked_grads = False
+
+    @property
+    def num_members(self) -> int:
+        return len(self.policies)
+
+    def read_from(self, step: int) -> None:
+        self.model.load_members([policy.actor.state_dict() for policy in self.policies])
+        self.optim.read_from(step)
+
+    def update(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[list[float], float]:
+        start = time.perf_counter()
+        self.model.zero_grad_()
+        output = self.model(obs)
+        losses = bc_loss(output, act, discrete=self.discrete, through=self.loss_bounds)
+        losses.sum().backward()
+        if not self._checked_grads:  # the optimizer reads flat_grad: autograd must write there
+            if not self.model.grads_in_flat():
+                raise RuntimeError("Gradients left the stacked buffer (torch changed?).")
+            self._checked_grads = True
+        self.optim.step()
+        for policy in self.scheduled:  # each member's own schedule, as its single run steps it
+            policy.step_lr_scheduler()
+        values = losses.detach().tolist()
+        return values, time.perf_counter() - start
+
+    def write_back(self) -> None:
+        for k, policy in enumerate(self.policies):
+            policy.actor.load_state_dict(self.model.member_state_dict(k))
+        self.optim.write_back()
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        output = self.model(obs)
+        return output.argmax(dim=-1) if self.discrete else output
+
+
+def make_learner(policies: Sequence[ImitationPolicy]) -> Learner:
+    """``PolicyLearner`` for one member, ``StackedLearner`` for several."""
+    if len(policies) == 1:
+        return PolicyLearner(policies[0])
+    return StackedLearner(policies)

@@ -1,0 +1,5 @@
+"""``python -m imitation_lab.report``."""
+
+from imitation_lab.report.app import main
+
+main()

@@ -1,0 +1,79 @@
+"""``python -m imitation_lab.report <multirun dir>``: aggregate a sweep into tables and plots.
+
+Reads every job's ``.hydra/overrides.yaml``, completion markers and ``metrics.jsonl``, groups
+jobs by the swept keys except ``seed`` (or by ``--by`` keys), and writes ``results.csv``,
+``runs.csv``, ``curves.csv``, ``results.md``, ``learning_curves.png`` and ``final_scores.png``.
+
+Per group: n seeds, mean, std (ddof=1), median, IQM (mean of the middle 50 %) and 95 %
+stratified-bootstrap percentile CIs of the mean and the IQM (``imitation_lab.stats``). Strata
+are the other swept keys inside a group (e.g. datasets when grouping ``--by bounding``); with
+one stratum it is the plain percentile bootstrap over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from imitation_lab.errors import ImitationLabError
+from imitation_lab.report.aggregate import GroupResult, aggregate
+from imitation_lab.report.plots import plot
+from imitation_lab.report.runs import load_jobs, swept_keys
+from imitation_lab.report.tables import (
+    markdown_table,
+    write_csv,
+    write_curves_csv,
+    write_markdown,
+    write_runs_csv,
+)
+
+
+def report(
+    sweep_dir: Path,
+    out_dir: Path | None = None,
+    metric: str = "final/normalized_score",
+    by: Sequence[str] | None = None,
+) -> list[GroupResult]:
+    """Read ``sweep_dir``, write the CSVs, markdown and plots to ``out_dir`` (default
+    ``<sweep_dir>/report``); returns the per-group results."""
+    sweep_dir = Path(sweep_dir)
+    jobs = load_jobs(sweep_dir)
+    keys = swept_keys(sweep_dir, jobs)
+    results = aggregate(jobs, keys, metric, by)
+    out_dir = Path(out_dir) if out_dir is not None else sweep_dir / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(results, out_dir / "results.csv")
+    write_runs_csv(jobs, keys, metric, out_dir / "runs.csv")
+    write_curves_csv(results, out_dir / "curves.csv")
+    write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md")
+    plot(results, metric, out_dir)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="imitation-lab report", description="Aggregate a Hydra multirun sweep."
+    )
+    parser.add_argument("sweep_dir", type=Path, help="the multirun folder (multirun/train/<time>)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: <sweep_dir>/report)"
+    )
+    parser.add_argument(
+        "--metric", default="final/normalized_score", help="summary key to aggregate"
+    )
+    parser.add_argument(
+        "--by", nargs="+", default=None, help="group by these keys (default: swept keys but seed)"
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        results = report(args.sweep_dir, args.out, args.metric, args.by)
+    except ImitationLabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    print(markdown_table(results, args.metric))
+    print(
+        f"wrote results.csv, runs.csv, curves.csv, results.md and 2 PNGs to "
+        f"{args.out or args.sweep_dir / 'report'}"
+    )

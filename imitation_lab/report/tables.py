@@ -1,0 +1,127 @@
+"""The report's files: results.csv, curves.csv, runs.csv and results.md."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from imitation_lab.report.aggregate import GroupResult
+from imitation_lab.report.runs import Job
+from imitation_lab.stats import REPS
+
+STAT_COLUMNS = (
+    "n",
+    "n_failed",
+    "n_unfinished",
+    "mean",
+    "std",
+    "median",
+    "iqm",
+    "iqm_ci_low",
+    "iqm_ci_high",
+    "mean_ci_low",
+    "mean_ci_high",
+)
+
+
+def write_csv(results: Sequence[GroupResult], path: Path) -> None:
+    keys = [k for k, _ in results[0].key] if results else []
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["group", *keys, *STAT_COLUMNS])
+        for res in results:
+            row = {**res.stats, "n_failed": res.n_failed, "n_unfinished": res.n_unfinished}
+            writer.writerow(
+                [res.label, *(v for _, v in res.key), *(row.get(c, "") for c in STAT_COLUMNS)]
+            )
+
+
+def write_curves_csv(results: Sequence[GroupResult], path: Path) -> None:
+    """Learning curves: one row per group and eval step (mean and 95 % CI over seeds)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["group", "step", "n", "mean", "ci_low", "ci_high"])
+        for res in results:
+            c = res.curve
+            for row in zip(c["step"], c["n"], c["mean"], c["low"], c["high"], strict=True):
+                writer.writerow([res.label, *row])
+
+
+def write_runs_csv(jobs: Sequence[Job], keys: Sequence[str], metric: str, path: Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["job", *keys, "status", metric, "error"])
+        for job in jobs:
+            value = job.summary.get(metric, "") if job.status == "done" else ""
+            writer.writerow(
+                [
+                    job.name,
+                    *(job.overrides.get(k, "") for k in keys),
+                    job.status,
+                    value,
+                    job.error or "",
+                ]
+            )
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def markdown_table(results: Sequence[GroupResult], metric: str) -> str:
+    lines = [
+        f"| group | n | {metric} mean ± std | median | IQM [95% CI] | mean [95% CI] |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for res in results:
+        s = res.stats
+        if s["n"] == 0:
+            lines.append(f"| {res.label} | 0 | – | – | – | – |")
+            continue
+        lines.append(
+            f"| {res.label} | {s['n']} | {_fmt(s['mean'])} ± {_fmt(s['std'])} "
+            f"| {_fmt(s['median'])} "
+            f"| {_fmt(s['iqm'])} [{_fmt(s['iqm_ci_low'])}, {_fmt(s['iqm_ci_high'])}] "
+            f"| {_fmt(s['mean'])} [{_fmt(s['mean_ci_low'])}, {_fmt(s['mean_ci_high'])}] |"
+        )
+    return "\n".join(lines)
+
+
+def write_markdown(
+    results: Sequence[GroupResult],
+    jobs: Sequence[Job],
+    keys: Sequence[str],
+    sweep_dir: Path,
+    metric: str,
+    path: Path,
+) -> None:
+    counts = {s: sum(j.status == s for j in jobs) for s in ("done", "failed", "unfinished")}
+    text = [
+        f"# Sweep report: `{sweep_dir}`",
+        "",
+        f"{len(jobs)} jobs: {counts['done']} done, {counts['failed']} failed, "
+        f"{counts['unfinished']} unfinished. Metric: `{metric}` of each finished job "
+        "(one value per seed).",
+        f"IQM = mean of the middle 50 % of seeds; std uses ddof=1; CIs: 95 % stratified bootstrap "
+        f"(percentile, {REPS} resamples, numpy implementation of rliable's method).",
+        "",
+        markdown_table(results, metric),
+        "",
+    ]
+    bad = [j for j in jobs if j.status != "done"]
+    if bad:
+        text += [
+            "## Failed or unfinished jobs",
+            "",
+            "| job | status | swept values | error |",
+            "|---|---|---|---|",
+        ]
+        for job in bad:
+            overrides = " ".join(f"{k}={job.overrides.get(k, '<default>')}" for k in keys)
+            error = (job.error or "").replace("|", "\\|").replace("\n", " ")
+            text.append(f"| {job.name} | {job.status} | `{overrides}` | {error} |")
+        text.append("")
+    text += ["![learning curves](learning_curves.png)", "", "![final scores](final_scores.png)", ""]
+    path.write_text("\n".join(text))
