@@ -158,8 +158,20 @@ PLANS: dict[str, Run | Compose | Skip] = {
         ),
         prints=("ours-continuous",),
     ),
+    # ---------------------------------------------------------------- batched launcher
+    "python -m imitation_lab.train -m hydra/launcher=batched seed=0,1,2 optim.lr=1e-3,3e-4 "
+    "bounding=clip,tanh": Run(TRAIN, creates={f"multirun/train/*/*/{DONE}": 12}),
+    "python -m imitation_lab.train -m experiment=clip_vs_tanh hydra/launcher=batched": Run(
+        (*TRAIN, "seed=0,1"), creates={f"multirun/clip_vs_tanh/*/{DONE}": 4}
+    ),
+    "python -m imitation_lab.train -m hydra/launcher=batched hydra.launcher.max_members=16 "
+    "hydra.launcher.n_jobs=2 'seed=range(0,32)'": Run(
+        (*TRAIN, "seed=range(0,4)", "hydra.launcher.max_members=2"),
+        creates={f"multirun/train/*/*/{DONE}": 4},
+        prints=("2 group(s) of 2/2 members",),
+    ),
     # ---------------------------------------------------------------- experiments/baselines
-    "imitation-lab train -m experiment=baseline_hopper_expert seed=0,1,2,3,4 logger=none "
+    "imitation-lab train -m experiment=baseline dataset=hopper_expert logger=none "
     "hydra.sweep.dir=multirun/baselines/hopper_expert": Run(
         (*TRAIN, "seed=0"), needs=EXPERTS, creates={f"multirun/baselines/hopper_expert/*/{DONE}": 1}
     ),

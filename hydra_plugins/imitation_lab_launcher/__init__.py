@@ -1,0 +1,1 @@
+"""imitation_lab's Hydra launcher: ``hydra/launcher=batched`` (a sweep in few processes)."""

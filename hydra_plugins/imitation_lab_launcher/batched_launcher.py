@@ -1,0 +1,143 @@
+"""The Hydra side of ``hydra/launcher=batched``: set each job up as Hydra would, then hand the
+jobs to ``imitation_lab.batched.train_jobs`` and report one ``JobReturn`` per job."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import (
+    JobReturn,
+    JobStatus,
+    _save_config,
+    configure_log,
+    filter_overrides,
+    setup_globals,
+)
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from hydra_plugins.imitation_lab_launcher import config as _config  # noqa: F401 (registers)
+
+log = logging.getLogger(__name__)
+
+
+class BatchedLauncher(Launcher):
+    """Groups the jobs of a multirun and trains each group in one process."""
+
+    def __init__(self, max_members: int | None = None, n_jobs: int = 1) -> None:
+        self.max_members = max_members
+        self.n_jobs = n_jobs
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.task_function: TaskFunction | None = None
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        self.config = config
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
+        from imitation_lab.batched import job_spec, train_jobs
+        from imitation_lab.train import run_names
+
+        setup_globals()
+        assert self.config is not None and self.hydra_context is not None
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        log.info(
+            "Batched launcher (max_members=%s, n_jobs=%d): %d jobs, sweep output dir: %s",
+            self.max_members,
+            self.n_jobs,
+            len(job_overrides),
+            sweep_dir,
+        )
+        returns, specs, job_cfgs = [], [], []
+        original = HydraConfig.instance().cfg
+        for offset, overrides in enumerate(job_overrides):
+            idx = initial_job_idx + offset
+            log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
+            job_cfg, task_cfg = self._prepare(idx, list(overrides))
+            job_cfgs.append(job_cfg)
+            returns.append(_job_return(job_cfg, task_cfg))
+            specs.append(
+                job_spec(task_cfg, Path(job_cfg.hydra.runtime.output_dir), run_names(task_cfg))
+            )
+        if job_cfgs:  # log as a job does (console + job 0's train.log); the others get theirs
+            HydraConfig.instance().set_config(job_cfgs[0])
+            configure_log(job_cfgs[0].hydra.job_logging, job_cfgs[0].hydra.verbose)
+        HydraConfig.instance().cfg = original  # type: ignore[assignment]
+        handlers = _log_to_job_files(specs[1:])
+        try:
+            results = train_jobs(specs, max_members=self.max_members, n_jobs=self.n_jobs)
+        finally:
+            for handler in handlers:
+                logging.getLogger().removeHandler(handler)
+                handler.close()
+        for ret, result in zip(returns, results, strict=True):
+            if result.error is None:
+                ret.status, ret.return_value = JobStatus.COMPLETED, result.objective
+            else:
+                ret.status, ret.return_value = JobStatus.FAILED, result.error
+        return returns
+
+    def _prepare(self, idx: int, overrides: list[str]) -> tuple[DictConfig, DictConfig]:
+        """The job's config as ``run_job`` makes it: output dir, ``.hydra/``, interpolations
+        resolved with the job's own ``HydraConfig``; returns (full config, task config)."""
+        assert self.config is not None and self.hydra_context is not None
+        job_cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+        with open_dict(job_cfg):
+            job_cfg.hydra.job.id = f"{job_cfg.hydra.job.name}_{idx}"
+            job_cfg.hydra.job.num = idx
+        HydraConfig.instance().set_config(job_cfg)
+        output_dir = os.path.join(str(job_cfg.hydra.sweep.dir), str(job_cfg.hydra.sweep.subdir))
+        with read_write(job_cfg.hydra.runtime), open_dict(job_cfg.hydra.runtime):
+            job_cfg.hydra.runtime.output_dir = os.path.abspath(output_dir)
+        HydraConfig.instance().set_config(job_cfg)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        task_cfg = copy.deepcopy(job_cfg)
+        with read_write(task_cfg), open_dict(task_cfg):
+            del task_cfg["hydra"]
+        hydra_cfg = copy.deepcopy(HydraConfig.instance().cfg)
+        if job_cfg.hydra.output_subdir is not None:
+            hydra_output = Path(output_dir) / str(job_cfg.hydra.output_subdir)
+            _save_config(task_cfg, "config.yaml", hydra_output)
+            _save_config(hydra_cfg, "hydra.yaml", hydra_output)
+            _save_config(job_cfg.hydra.overrides.task, "overrides.yaml", hydra_output)
+        OmegaConf.resolve(task_cfg)  # ${hydra:...} needs this job's HydraConfig: resolve now
+        return job_cfg, task_cfg
+
+
+def _job_return(job_cfg: DictConfig, task_cfg: DictConfig) -> JobReturn:
+    ret = JobReturn()
+    ret.cfg = task_cfg
+    ret.hydra_cfg = copy.deepcopy(HydraConfig.instance().cfg)
+    overrides = OmegaConf.to_container(job_cfg.hydra.overrides.task)
+    assert isinstance(overrides, list)
+    ret.overrides = overrides  # type: ignore[assignment]
+    ret.working_dir = os.getcwd()
+    ret.task_name = str(job_cfg.hydra.job.name)
+    return ret
+
+
+def _log_to_job_files(specs: Sequence[Any]) -> list[logging.Handler]:
+    """Each job's ``<run dir>/train.log`` gets the group's log lines, as a single job's would."""
+    formatter = logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    handlers: list[logging.Handler] = []
+    for spec in specs:
+        handler = logging.FileHandler(Path(spec.run_dir) / "train.log")
+        handler.setFormatter(formatter)
+        logging.getLogger().addHandler(handler)
+        handlers.append(handler)
+    return handlers

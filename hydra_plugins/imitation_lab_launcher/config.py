@@ -1,0 +1,21 @@
+"""``hydra/launcher=batched``: its config, registered in Hydra's ConfigStore on import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class BatchedLauncherConf:
+    """Sweep jobs that differ only in batchable keys train together, as one stacked model."""
+
+    _target_: str = "hydra_plugins.imitation_lab_launcher.batched_launcher.BatchedLauncher"
+    max_members: int | None = None  # at most this many jobs per process (null: no cap)
+    n_jobs: int = 1  # processes running groups at once (1: one after another, in-process)
+
+
+ConfigStore.instance().store(
+    group="hydra/launcher", name="batched", node=BatchedLauncherConf, provider="imitation_lab"
+)

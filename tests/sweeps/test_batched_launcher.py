@@ -1,0 +1,60 @@
+"""``-m hydra/launcher=batched`` for real: one process trains the sweep, each job keeps its dir."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imitation_lab.report import load_jobs, report
+from imitation_lab.run_dir import DONE, FAILED
+from tests.sweeps.conftest import run_sweep
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_study_trains_in_one_process_and_each_job_keeps_its_run_dir(
+    tmp_path: Path, built_pendulum: Path
+) -> None:
+    overrides = ["hydra/launcher=batched", "seed=0,1", "bounding=clip,tanh", "logger=wandb"]
+    sweep = run_sweep(tmp_path / "study", overrides, built_pendulum)
+    assert sweep.proc.returncode == 0, sweep.log[-3000:]
+    assert "1 group(s) of 4 members" in sweep.log
+    jobs = sorted(p for p in sweep.dir.iterdir() if p.name.isdigit())
+    assert [p.name for p in jobs] == ["0", "1", "2", "3"]
+    run_ids = set()
+    for job in jobs:
+        own = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
+        config = yaml.safe_load((job / ".hydra" / "config.yaml").read_text())
+        done = json.loads((job / DONE).read_text())
+        assert done["config"]["seed"] == config["seed"] and f"seed={config['seed']}" in own
+        assert done["config"]["bounding"] == config["bounding"]
+        rows = [json.loads(line) for line in (job / "metrics.jsonl").read_text().splitlines()]
+        assert rows[-1]["step"] == -1 and "summary/final/normalized_score" in rows[-1]
+        assert (job / "checkpoints" / "last.pt").exists()
+        assert (job / "train.log").exists() and (job / "dataset_info.json").exists()
+        assert len(list((job / "wandb").glob("offline-run-*"))) == 1
+        run_ids.add((job / "wandb_run_id.txt").read_text())
+    assert len(run_ids) == 4  # one W&B run per job
+    results = report(sweep.dir)
+    assert sorted((r.label, r.stats["n"]) for r in results) == [
+        ("bounding=clip", 2),
+        ("bounding=tanh", 2),
+    ]
+    again = run_sweep(tmp_path / "study", overrides, built_pendulum)  # a re-run skips them all
+    assert again.proc.returncode == 0, again.log[-3000:]
+    assert again.log.count("for this exact config: skipped") == 4
+    assert "0 jobs to train" in again.log
+
+
+def test_a_job_with_a_bad_value_fails_alone(tmp_path: Path, built_pendulum: Path) -> None:
+    sweep = run_sweep(
+        tmp_path / "bad", ["hydra/launcher=batched", "optim.lr=0.001,-1"], built_pendulum
+    )
+    assert sweep.proc.returncode != 0  # the sweep says a job failed
+    assert (sweep.dir / "0" / DONE).exists()
+    failed = json.loads((sweep.dir / "1" / FAILED).read_text())
+    assert "optim.lr" in failed["message"]
+    assert {job.name: job.status for job in load_jobs(sweep.dir)} == {"0": "done", "1": "failed"}
