@@ -74,7 +74,7 @@ def _run_group(specs: list[MemberSpec]) -> list[JobResult]:
     """Train one group (in this process); a group-wide error fails each of its jobs."""
     try:
         outcomes = train_group(specs)
-    except Exception as err:  # noqa: BLE001 - recorded per job, the other groups go on
+    except Exception as err:
         log.error("Group of %d jobs failed: %s: %s", len(specs), type(err).__name__, err)
         return [JobResult(error=err) for _ in specs]
     return [JobResult(summary=o.summary, error=o.error) for o in outcomes]
