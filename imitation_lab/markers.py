@@ -1,7 +1,8 @@
-"""Completion markers in a run dir: ``DONE.json`` (summary + config) and ``FAILED.json``.
+"""Completion markers in a run dir: ``DONE.json`` (summary + config), ``FAILED.json`` and
+``PRUNED.json`` (an Optuna pruner stopped the trial early: not a failure).
 
 A re-run sweep skips a job whose ``DONE.json`` holds the same resolved config, and the
-report tells finished, failed and unfinished jobs apart by these two files.
+report tells finished, failed, pruned and unfinished jobs apart by these files.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from typing import Any
 
 DONE = "DONE.json"
 FAILED = "FAILED.json"
+PRUNED = "PRUNED.json"
+#: config keys that do not change a run's result (a resumed or requeued job sets resume)
+NOT_COMPARED = (("trainer", "resume"),)
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -35,10 +39,24 @@ def read_marker(path: Path) -> dict[str, Any] | None:
 def finished_summary(run_dir: Path, config: dict[str, Any]) -> dict[str, float] | None:
     """The stored summary if ``run_dir`` finished with exactly this ``config``, else None."""
     done = read_marker(Path(run_dir) / DONE)
-    if done is None or done.get("config") != json.loads(json.dumps(config, default=str)):
+    if done is None or _comparable(done.get("config")) != _comparable(
+        json.loads(json.dumps(config, default=str))
+    ):
         return None
     summary = done.get("summary")
     return summary if isinstance(summary, dict) else None
+
+
+def _comparable(config: Any) -> Any:
+    """``config`` without the ``NOT_COMPARED`` keys and top-level nulls (a key added with a
+    null default, such as ``hpo``, does not make an older ``DONE.json`` stale)."""
+    if not isinstance(config, dict):
+        return config
+    out = {k: v for k, v in config.items() if v is not None}
+    for group, key in NOT_COMPARED:
+        if isinstance(out.get(group), dict):
+            out[group] = {k: v for k, v in out[group].items() if k != key}
+    return out
 
 
 def write_done(run_dir: Path, config: dict[str, Any], summary: dict[str, float]) -> None:
@@ -60,3 +78,10 @@ def write_failed(run_dir: Path, error: BaseException) -> None:
             "traceback": "".join(traceback.format_exception(error)),
         },
     )
+
+
+def write_pruned(run_dir: Path, step: int, value: float, trial: int | None = None) -> None:
+    """Record that the pruner stopped the trial in ``run_dir`` at ``step`` (value: its score)."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(run_dir / PRUNED, {"step": step, "value": value, "trial": trial})

@@ -23,11 +23,13 @@ from imitation_lab.checks import (
     check_bounding,
     expected_sizes,
 )
+from imitation_lab.cluster import is_requeued
 from imitation_lab.config import register_configs, validate
 from imitation_lab.data.buffer import ObsNormalizer, OfflineData
 from imitation_lab.data.loader import LoadedDataset, load_training_data
 from imitation_lab.errors import ImitationLabError
 from imitation_lab.evaluate import evaluate, make_vector_env
+from imitation_lab.hpo import TrialPruned, trial_hook
 from imitation_lab.loggers import JsonlLogger, MultiLogger
 from imitation_lab.markers import DONE, finished_summary, write_done, write_failed
 from imitation_lab.policy import ImitationPolicy
@@ -103,6 +105,8 @@ def build_policy(
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build everything from ``cfg``, train, evaluate; returns the summary metrics."""
     validate(cfg)
+    if is_requeued():  # Slurm reran this job (preempted/timed out): continue its run dir
+        cfg.trainer.resume = True
     seed_everything(cfg.seed, cfg.deterministic)
     run_dir = run_dir_of(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -213,6 +217,7 @@ def build_trainer(
             "config": resolved,
         },
         training_tensors=training_tensors,
+        eval_hook=trial_hook(cfg, run_dir),  # Optuna trial jobs: report evaluations, prune
     )
 
 
@@ -248,6 +253,8 @@ def main(cfg: DictConfig) -> float:
             file=sys.stderr,
         )
         sys.exit(130)
+    except TrialPruned as pruned:  # the Optuna pruner stopped this trial: not a failure
+        return pruned.value
     except Exception as err:
         write_failed(run_dir_of(cfg), err)  # the report lists it; other sweep jobs go on
         if HydraConfig.get().mode == RunMode.MULTIRUN:  # Hydra marks the job failed, goes on

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 SMOOTHING_WINDOW = 100  # Tianshou's MovAvg size for smoothed_loss
 Evaluator = Callable[[Callable[[np.ndarray], np.ndarray]], EvalResult]
 ScoreFn = Callable[[np.ndarray], np.ndarray]
+#: Called after each evaluation with the step and the ``eval/*`` metrics just logged (e.g.
+#: ``imitation_lab.hpo.TrialReporter``); whatever it raises stops training and leaves ``fit``.
+EvalHook = Callable[[int, dict[str, float]], None]
 
 
 @dataclass
@@ -67,8 +70,10 @@ class Trainer:
         score_fn: ScoreFn | None = None,
         metadata: dict[str, Any] | None = None,
         training_tensors: tuple[torch.Tensor, torch.Tensor] | None = None,
+        eval_hook: EvalHook | None = None,
     ) -> None:
         self.policy = policy
+        self.eval_hook = eval_hook
         self.settings = settings
         self.normalizer = normalizer
         self.logger = logger
@@ -247,6 +252,8 @@ class Trainer:
             self.step,
             ", ".join(f"{k.split('/')[1]}={v:.2f}" for k, v in metrics.items()),
         )
+        if self.eval_hook is not None:
+            self.eval_hook(self.step, metrics)
 
     def summary(self) -> dict[str, float]:
         """Last and best evaluation (normalized scores x100) and the final smoothed loss."""
