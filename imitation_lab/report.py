@@ -3,6 +3,8 @@
 Reads every job's ``.hydra/overrides.yaml``, completion markers and ``metrics.jsonl``, groups
 jobs by the swept keys except ``seed`` (or by ``--by`` keys), and writes ``results.csv``,
 ``runs.csv``, ``curves.csv``, ``results.md``, ``learning_curves.png`` and ``final_scores.png``.
+For an Optuna sweep (``optuna_study.yaml`` in the sweep dir) it adds the study's trials
+(number, state, value, params) from its storage: ``trials.csv`` and a table in ``results.md``.
 
 Per group: n seeds, mean, std (ddof=1), median, IQM (mean of the middle 50 %) and 95 %
 stratified-bootstrap percentile CIs of the mean and the IQM: rliable's method
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -26,9 +29,11 @@ import numpy as np
 import yaml
 
 from imitation_lab.errors import ImitationLabError, SweepError
-from imitation_lab.markers import DONE, FAILED, read_marker
+from imitation_lab.markers import DONE, FAILED, PRUNED, read_marker
 
+log = logging.getLogger(__name__)
 SEED_KEY = "seed"
+STUDY_FILE = "optuna_study.yaml"  # written by hydra/sweeper=optuna: storage and study name
 CI_LEVEL = 0.95
 REPS = 10_000  # bootstrap resamples for the final-score CIs
 CURVE_REPS = 2_000  # bootstrap resamples per learning-curve point
@@ -76,7 +81,7 @@ class Job:
     name: str
     path: Path
     overrides: dict[str, str]
-    status: str  # done | failed | unfinished
+    status: str  # done | failed | pruned | unfinished
     summary: dict[str, float] = field(default_factory=dict)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     error: str | None = None
@@ -152,8 +157,12 @@ def load_jobs(sweep_dir: Path) -> list[Job]:
         )
         summary, curves = _read_metrics(path / "metrics.jsonl")
         done, failed = read_marker(path / DONE), read_marker(path / FAILED)
+        pruned = read_marker(path / PRUNED)
         if done is not None:
             status, summary, error = "done", dict(done.get("summary", summary)), None
+        elif pruned is not None:  # stopped early by the Optuna pruner: not a failure
+            status = "pruned"
+            error = f"pruned at step {pruned.get('step')} (objective {pruned.get('value')})"
         elif failed is not None:
             status, error = "failed", f"{failed.get('error')}: {failed.get('message')}"
         else:
@@ -194,6 +203,96 @@ def swept_keys(sweep_dir: Path, jobs: Sequence[Job]) -> list[str]:
     return keys
 
 
+# ---------------------------------------------------------------- optuna trials
+@dataclass
+class TrialRow:
+    """One trial of an Optuna sweep's study."""
+
+    number: int
+    state: str  # complete | pruned | fail | running | waiting
+    value: float | None
+    params: dict[str, object]
+    job: str | None  # the job folder in this sweep dir, if the trial ran here
+    note: str = ""
+
+
+def load_trials(sweep_dir: Path) -> list[TrialRow] | None:
+    """The trials of the study behind an Optuna sweep dir, or None for other sweeps.
+
+    The study is read from its storage (named in ``optuna_study.yaml``), so trials run by
+    other sweeps sharing it are listed too. A storage that cannot be read is a warning.
+    """
+    study_file = Path(sweep_dir) / STUDY_FILE
+    if not study_file.exists():
+        return None
+    from imitation_lab import hpo
+
+    info = yaml.safe_load(study_file.read_text()) or {}
+    try:
+        import optuna
+
+        storage = hpo.open_storage(str(info["storage"]))
+        study = optuna.load_study(study_name=str(info["study_name"]), storage=storage)
+    except (ImportError, KeyError, ImitationLabError) as err:
+        log.warning("No trials table: the study in %s cannot be read (%s).", study_file, err)
+        return None
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.system_attrs.get(hpo.RETRY_OF_ATTR): t.number for t in trials}
+    rows = []
+    for trial in trials:
+        attrs, note = trial.system_attrs, ""
+        if attrs.get(hpo.SURPLUS_ATTR):
+            note = "not run: the study had its n_trials"
+        elif attrs.get(hpo.INTERRUPTED_ATTR):
+            again = retried.get(trial.number)
+            note = "its sweep stopped" + (f"; re-run as trial {again}" if again is not None else "")
+        elif attrs.get(hpo.RETRY_OF_ATTR) is not None:
+            note = f"re-run of trial {attrs[hpo.RETRY_OF_ATTR]}"
+        if trial.state.name == "PRUNED" and trial.intermediate_values:
+            note = f"pruned at step {max(trial.intermediate_values)}"
+        job = Path(sweep_dir) / str(trial.number)
+        rows.append(
+            TrialRow(
+                number=trial.number,
+                state=trial.state.name.lower(),
+                value=trial.value,
+                params=dict(trial.params),
+                job=job.name if (job / ".hydra").is_dir() else None,
+                note=note,
+            )
+        )
+    return rows
+
+
+def trials_table(trials: Sequence[TrialRow]) -> str:
+    lines = ["| trial | state | value | params | job | note |", "|---:|---|---:|---|---|---|"]
+    for row in trials:
+        params = " ".join(f"{k}={v}" for k, v in row.params.items())
+        value = "–" if row.value is None else f"{row.value:.3f}"
+        lines.append(
+            f"| {row.number} | {row.state} | {value} | `{params}` | {row.job or '–'} | {row.note} |"
+        )
+    return "\n".join(lines)
+
+
+def write_trials_csv(trials: Sequence[TrialRow], path: Path) -> None:
+    keys = sorted({k for row in trials for k in row.params})
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["number", "state", "value", *keys, "job", "note"])
+        for row in trials:
+            writer.writerow(
+                [
+                    row.number,
+                    row.state,
+                    "" if row.value is None else row.value,
+                    *(row.params.get(k, "") for k in keys),
+                    row.job or "",
+                    row.note,
+                ]
+            )
+
+
 # ---------------------------------------------------------------- aggregation
 @dataclass
 class GroupResult:
@@ -206,6 +305,7 @@ class GroupResult:
     n_unfinished: int
     stats: dict[str, float]
     curve: dict[str, np.ndarray]  # step, mean, low, high
+    n_pruned: int = 0
 
     @property
     def label(self) -> str:
@@ -299,6 +399,7 @@ def aggregate(
                 strata=strata,
                 n_failed=sum(j.status == "failed" for j in members),
                 n_unfinished=sum(j.status == "unfinished" for j in members),
+                n_pruned=sum(j.status == "pruned" for j in members),
                 stats=group_stats(strata) if strata else {"n": 0},
                 curve=_curve(scored, curve_key_of(metric), stratum),
             )
@@ -311,6 +412,7 @@ STAT_COLUMNS = (
     "n",
     "n_failed",
     "n_unfinished",
+    "n_pruned",
     "mean",
     "std",
     "median",
@@ -328,7 +430,12 @@ def write_csv(results: Sequence[GroupResult], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["group", *keys, *STAT_COLUMNS])
         for res in results:
-            row = {**res.stats, "n_failed": res.n_failed, "n_unfinished": res.n_unfinished}
+            row = {
+                **res.stats,
+                "n_failed": res.n_failed,
+                "n_unfinished": res.n_unfinished,
+                "n_pruned": res.n_pruned,
+            }
             writer.writerow(
                 [res.label, *(v for _, v in res.key), *(row.get(c, "") for c in STAT_COLUMNS)]
             )
@@ -392,12 +499,15 @@ def write_markdown(
     sweep_dir: Path,
     metric: str,
     path: Path,
+    trials: Sequence[TrialRow] | None = None,
 ) -> None:
-    counts = {s: sum(j.status == s for j in jobs) for s in ("done", "failed", "unfinished")}
+    statuses = ("done", "failed", "pruned", "unfinished")
+    counts = {s: sum(j.status == s for j in jobs) for s in statuses}
+    pruned = f"{counts['pruned']} pruned, " if counts["pruned"] else ""
     text = [
         f"# Sweep report: `{sweep_dir}`",
         "",
-        f"{len(jobs)} jobs: {counts['done']} done, {counts['failed']} failed, "
+        f"{len(jobs)} jobs: {counts['done']} done, {counts['failed']} failed, {pruned}"
         f"{counts['unfinished']} unfinished. Metric: `{metric}` of each finished job "
         "(one value per seed).",
         f"IQM = mean of the middle 50 % of seeds; std uses ddof=1; CIs: 95 % stratified bootstrap "
@@ -406,7 +516,7 @@ def write_markdown(
         markdown_table(results, metric),
         "",
     ]
-    bad = [j for j in jobs if j.status != "done"]
+    bad = [j for j in jobs if j.status in ("failed", "unfinished")]
     if bad:
         text += [
             "## Failed or unfinished jobs",
@@ -419,6 +529,13 @@ def write_markdown(
             error = (job.error or "").replace("|", "\\|").replace("\n", " ")
             text.append(f"| {job.name} | {job.status} | `{overrides}` | {error} |")
         text.append("")
+    pruned_jobs = [j for j in jobs if j.status == "pruned"]
+    if pruned_jobs:
+        text += ["## Pruned jobs", "", "| job | why |", "|---|---|"]
+        text += [f"| {job.name} | {job.error} |" for job in pruned_jobs]
+        text.append("")
+    if trials is not None:
+        text += ["## Optuna trials", "", trials_table(trials), ""]
     text += ["![learning curves](learning_curves.png)", "", "![final scores](final_scores.png)", ""]
     path.write_text("\n".join(text))
 
@@ -493,7 +610,10 @@ def report(
     write_csv(results, out_dir / "results.csv")
     write_runs_csv(jobs, keys, metric, out_dir / "runs.csv")
     write_curves_csv(results, out_dir / "curves.csv")
-    write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md")
+    trials = load_trials(sweep_dir)
+    if trials is not None:
+        write_trials_csv(trials, out_dir / "trials.csv")
+    write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md", trials)
     plot(results, metric, out_dir)
     return results
 
@@ -519,10 +639,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     print(markdown_table(results, args.metric))
-    print(
-        f"wrote results.csv, runs.csv, curves.csv, results.md and 2 PNGs to "
-        f"{args.out or args.sweep_dir / 'report'}"
-    )
+    trials = load_trials(args.sweep_dir)
+    if trials is not None:
+        print(f"\nOptuna trials:\n{trials_table(trials)}")
+    csvs = "results.csv, runs.csv, curves.csv" + (", trials.csv" if trials is not None else "")
+    print(f"wrote {csvs}, results.md and 2 PNGs to {args.out or args.sweep_dir / 'report'}")
 
 
 if __name__ == "__main__":
