@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 JOURNAL = "journal:"
 SQLITE = "sqlite:///"
 SQLITE_TIMEOUT_S = 60  # several sweeps and jobs write one sqlite file: wait, do not fail
+CREATE_ATTEMPTS = 5  # sweeps started at once race to create the tables: the losers retry
 #: trial system attributes written by the sweeper
 PRUNER_ATTR = "imitation_lab:pruner"  # the pruner config ({_target_: ..., ...})
 DEADLINE_ATTR = "imitation_lab:deadline"  # epoch seconds; a RUNNING trial past it is stale
@@ -71,6 +73,8 @@ def journal_path(url: str) -> str:
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url``; a bad URL is one ``ConfigError`` naming it."""
     import optuna
+    from optuna.exceptions import StorageInternalError
+    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
     try:
         if url.startswith(JOURNAL):
@@ -86,8 +90,15 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             path = url.removeprefix(SQLITE)
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-    except (ValueError, ImportError, OSError, optuna.exceptions.StorageInternalError) as err:
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            except IntegrityError:  # another sweep created the tables at the same moment
+                if attempt == CREATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+    except (ValueError, ImportError, OSError, SQLAlchemyError, StorageInternalError) as err:
         raise ConfigError(
             f"Optuna storage {url!r} cannot be opened ({type(err).__name__}: {err}). Use "
             "hydra.sweeper.storage=sqlite:///<file>.db, journal:<file> or a database URL."
