@@ -74,8 +74,8 @@ def _error(message: str) -> SweeperConfigError:
 def distribution_of(override: Override) -> BaseDistribution | str:
     """The Optuna distribution of a sweep override, or the fixed value of a plain one.
 
-    ``choice(a, b)`` -> categorical; ``interval(a, b)`` -> float (int if both are ints),
-    ``tag(log, interval(a, b))`` -> log scale; ``range(a, b[, step])`` -> int/float with that
+    ``choice(a, b)`` -> categorical; ``interval(a, b)`` -> float, ``tag(int, interval(a, b))``
+    -> int, ``tag(log, ...)`` -> log scale; ``range(a, b[, step])`` -> int/float with that
     step, ``b`` included (as in hydra-optuna-sweeper); ``shuffle(...)`` -> categorical.
     """
     key = override.get_key_element()
@@ -93,8 +93,8 @@ def distribution_of(override: Override) -> BaseDistribution | str:
         return IntDistribution(int(start), high, step=int(step))
     if override.is_interval_sweep():
         log_scale = "log" in value.tags
-        if isinstance(value.start, int) and isinstance(value.end, int):
-            return IntDistribution(value.start, value.end, log=log_scale)
+        if "int" in value.tags:  # Hydra parses interval bounds as floats
+            return IntDistribution(int(value.start), int(value.end), log=log_scale)
         return FloatDistribution(float(value.start), float(value.end), log=log_scale)
     raise _error(
         f"hydra.sweeper.params.{key}={override.input_line.partition('=')[2]} is not a search "
