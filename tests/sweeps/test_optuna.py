@@ -90,7 +90,7 @@ def test_two_sweeps_at_once_share_one_sqlite_study(tmp_path: Path, built_pendulu
 def test_killed_sweep_resumes_and_reruns_the_interrupted_trial(
     tmp_path: Path, built_pendulum: Path
 ):
-    url = f"journal:{tmp_path / 'study.journal'}"  # the NFS-friendly storage
+    url = f"sqlite:///{tmp_path / 'study.db'}"  # journal: tests/slurm and the pruning test
     overrides = [
         *OPTUNA,
         f"hydra.sweeper.storage={url}",
