@@ -88,10 +88,11 @@ class SlurmCluster:
     # ------------------------------------------------------------------ start
     def write_conf(self) -> None:
         host = socket.gethostname().split(".")[0]
-        cpus = max(os.cpu_count() or 1, 2)
+        cpus = max(os.cpu_count() or 1, 4)
         # config_overrides: slurmd takes CPUs/RealMemory from this file, not the hardware, so
-        # a 1-CPU or small CI runner still accepts the launcher's defaults (2 CPUs, 8 GB);
-        # memory is not a consumable (CR_CPU), only a limit checked at submission.
+        # two jobs with the launcher's defaults (2 CPUs, 8 GB each) run at once even on a
+        # small runner (the test jobs use one thread); memory is not a consumable (CR_CPU),
+        # only a limit checked at submission.
         memory = max(_memory_mb(), 16_384)
         (self.root / "state").mkdir(exist_ok=True)
         (self.root / "spool").mkdir(exist_ok=True)

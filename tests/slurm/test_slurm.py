@@ -25,8 +25,7 @@ from tests.slurm.cluster import SlurmCluster
 from tests.sweeps.conftest import TINY, sweep_env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug"]
-ONE_CPU = ["hydra.launcher.cpus_per_task=1"]  # both jobs of an array at once on 2 CPUs
+ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug"]  # as in the README
 
 
 def _env(cluster: SlurmCluster, minari_store: Path) -> dict[str, str]:
@@ -79,7 +78,7 @@ def _max_step(metrics: Path) -> int:
 
 def test_sweep_runs_as_a_job_array(slurm_cluster: SlurmCluster, built_pendulum: Path, tmp_path):
     sweep = tmp_path / "array"
-    proc = _sweep(slurm_cluster, built_pendulum, sweep, *ONE_CPU, "seed=0,1")
+    proc = _sweep(slurm_cluster, built_pendulum, sweep, "seed=0,1")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     script = next(sweep.glob(".submitit/*/*_submission.sh")).read_text()
     assert re.search(r"#SBATCH --array=0-1%\d+\n", script) and "--partition=debug\n" in script
@@ -115,7 +114,7 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
     )  # fmt: skip
     sweep = tmp_path / "requeue"
     proc = subprocess.Popen(
-        _command(sweep, *ONE_CPU, *run),
+        _command(sweep, *run),
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -194,7 +193,6 @@ def test_optuna_trials_run_as_slurm_jobs_sharing_one_storage(
         slurm_cluster,
         built_pendulum,
         sweep,
-        *ONE_CPU,
         "experiment=optuna_bc",
         f"hydra.sweeper.storage={url}",
         "hydra.sweeper.study_name=bc_slurm",
