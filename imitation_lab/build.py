@@ -30,6 +30,7 @@ from imitation_lab.data.reference import ScoreFn
 from imitation_lab.data.store import Builders, load_or_build
 from imitation_lab.evaluate import eval_envs_per_member, make_vector_env
 from imitation_lab.loggers import JsonlLogger, Logger, MultiLogger
+from imitation_lab.member import EvalHook
 from imitation_lab.policy import ImitationPolicy
 from imitation_lab.utils import instantiate
 
@@ -194,6 +195,13 @@ def make_logger(
             job_type=names.job_type,
         ),
     )
+
+
+def eval_hook(cfg: DictConfig, run_dir: Path) -> EvalHook | None:
+    """What a member calls after each evaluation: an Optuna trial job reports to its trial."""
+    from imitation_lab.hpo import trial_hook
+
+    return trial_hook(cfg, run_dir)
 
 
 def score_fn_of(loaded: LoadedDataset) -> ScoreFn | None:

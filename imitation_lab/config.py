@@ -161,6 +161,16 @@ class WandbLoggerSchema(LoggerSchema):
 
 
 @dataclass
+class TrialSchema:
+    """``hpo``: set by the Optuna sweeper on each trial job (``+hpo=trial hpo.trial=<n> ...``)
+    so the job reaches its trial in the study's storage: reports evaluations, gets pruned."""
+
+    storage: str = MISSING  # the study's storage (sqlite:///..., journal:<file>, any RDB URL)
+    study_name: str = MISSING
+    trial: int = MISSING  # the trial number in the study
+
+
+@dataclass
 class TrainSchema:
     """The root config: one default per group, plus the run-wide values."""
 
@@ -171,6 +181,7 @@ class TrainSchema:
     dataset: DatasetSchema = MISSING
     trainer: TrainerSchema = MISSING
     logger: LoggerSchema = MISSING
+    hpo: TrialSchema | None = None  # only in Optuna trial jobs
     seed: int = 0
     deterministic: bool = False
     tags: list[str] = field(default_factory=list)
@@ -190,6 +201,7 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
     ("trainer", "trainer_schema"): TrainerSchema,
     ("logger", "none_schema"): LoggerSchema,
     ("logger", "wandb_schema"): WandbLoggerSchema,
+    ("hpo", "trial_schema"): TrialSchema,
 }
 
 
@@ -228,6 +240,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "trainer.num_seeds": (lambda v: v > 0, _POSITIVE),
     "trainer.checkpoint_every": (lambda v: v >= 0, ">= 0 (0 checkpoints only at the end)"),
     "logger.init_timeout": (lambda v: v > 0, _POSITIVE),
+    "hpo.trial": (lambda v: v >= 0, _NON_NEGATIVE),
 }
 
 

@@ -23,3 +23,7 @@ class TrainingDivergedError(ImitationLabError):
 
 class SweepError(ImitationLabError):
     """A folder is not a Hydra multirun sweep, or holds no result to report."""
+
+
+class EarlyStop(Exception):
+    """A run stopped early on purpose (e.g. an Optuna pruner): not a failure."""

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from imitation_lab import build
 from imitation_lab.data.loader import LoadedDataset
-from imitation_lab.errors import ConfigError
+from imitation_lab.errors import ConfigError, EarlyStop
 from imitation_lab.fit import GroupFit, training_tensors
 from imitation_lab.learners import make_learner
 from imitation_lab.member import Member
@@ -115,6 +115,7 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
                     score_fn=score_fn,
                     metadata=build.member_metadata(spec.cfg, loaded, spec.resolved),
                     name=spec.names.name if len(specs) > 1 else None,
+                    eval_hook=build.eval_hook(spec.cfg, spec.run_dir),
                 )
             )
         policies = [member.policy for member in members]
@@ -129,6 +130,8 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
             eval_env=eval_env,
         ).run()
         finished = True
+    except EarlyStop:  # stopped on purpose (a pruned trial): its run dir says so itself
+        raise
     except Exception as err:  # the whole group stopped: every member records why
         for spec in specs:
             write_failed(spec.run_dir, err)

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 SMOOTHING_WINDOW = 100  # Tianshou's MovAvg size for smoothed_loss
 ScoreFn = Callable[[np.ndarray], np.ndarray]
+#: Called after each evaluation with the step and the ``eval/*`` metrics just logged (e.g.
+#: ``imitation_lab.hpo.TrialReporter``); whatever it raises stops training and leaves ``fit``.
+EvalHook = Callable[[int, dict[str, float]], None]
 
 
 @dataclass
@@ -64,8 +67,10 @@ class Member:
         score_fn: ScoreFn | None = None,
         metadata: dict[str, Any] | None = None,
         name: str | None = None,
+        eval_hook: EvalHook | None = None,
     ) -> None:
         self.policy = policy
+        self.eval_hook = eval_hook
         self.settings = settings
         self.seed = seed
         self.normalizer = normalizer
@@ -165,6 +170,8 @@ class Member:
             self.step,
             ", ".join(f"{k.split('/')[1]}={v:.2f}" for k, v in metrics.items()),
         )
+        if self.eval_hook is not None:
+            self.eval_hook(self.step, metrics)
         return metrics
 
     def summary(self) -> dict[str, float]:

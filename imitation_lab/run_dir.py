@@ -1,8 +1,9 @@
 """What a run writes into its run dir besides metrics and checkpoints.
 
 * ``DONE.json`` (summary + resolved config) when it finished, ``FAILED.json`` (error, message,
-  traceback) when it failed: a re-run sweep skips a job whose ``DONE.json`` holds the same
-  config, and the report tells finished, failed and unfinished jobs apart by these files;
+  traceback) when it failed, ``PRUNED.json`` when an Optuna pruner stopped it early (not a
+  failure): a re-run sweep skips a job whose ``DONE.json`` holds the same config, and the
+  report tells finished, failed, pruned and unfinished jobs apart by these files;
 * ``dataset_info.json``: the dataset's provenance;
 * ``.hydra/{config,overrides}.yaml`` for the members a job trains beside itself
   (``trainer.num_seeds``), as Hydra writes them for a job.
@@ -24,7 +25,10 @@ from imitation_lab.files import atomic_write_json, atomic_write_text, read_json
 
 DONE = "DONE.json"
 FAILED = "FAILED.json"
+PRUNED = "PRUNED.json"
 DATASET_INFO = "dataset_info.json"
+#: config keys that do not change a run's result (a resumed or requeued job sets resume)
+NOT_COMPARED = (("trainer", "resume"),)
 
 
 def read_marker(path: Path) -> dict[str, Any] | None:
@@ -35,10 +39,24 @@ def read_marker(path: Path) -> dict[str, Any] | None:
 def finished_summary(run_dir: Path, config: dict[str, Any]) -> dict[str, float] | None:
     """The stored summary if ``run_dir`` finished with exactly this ``config``, else None."""
     done = read_marker(Path(run_dir) / DONE)
-    if done is None or done.get("config") != json.loads(json.dumps(config, default=str)):
+    if done is None or comparable(done.get("config")) != comparable(
+        json.loads(json.dumps(config, default=str))
+    ):
         return None
     summary = done.get("summary")
     return summary if isinstance(summary, dict) else None
+
+
+def comparable(config: Any) -> Any:
+    """``config`` without the ``NOT_COMPARED`` keys and top-level nulls (a key added with a
+    null default, such as ``hpo``, does not make an older ``DONE.json`` stale)."""
+    if not isinstance(config, dict):
+        return config
+    out = {k: v for k, v in config.items() if v is not None}
+    for group, key in NOT_COMPARED:
+        if isinstance(out.get(group), dict):
+            out[group] = {k: v for k, v in out[group].items() if k != key}
+    return out
 
 
 def write_done(run_dir: Path, config: dict[str, Any], summary: dict[str, float]) -> None:
@@ -58,6 +76,11 @@ def write_failed(run_dir: Path, error: BaseException) -> None:
             "traceback": "".join(traceback.format_exception(error)),
         },
     )
+
+
+def write_pruned(run_dir: Path, step: int, value: float, trial: int | None = None) -> None:
+    """Record that the pruner stopped the trial in ``run_dir`` at ``step`` (value: its score)."""
+    atomic_write_json(Path(run_dir) / PRUNED, {"step": step, "value": value, "trial": trial})
 
 
 def write_dataset_info(run_dir: Path, info: dict[str, Any]) -> None:

@@ -13,10 +13,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
 from imitation_lab.build import RunNames, resolved_config
+from imitation_lab.cluster import is_requeued
 from imitation_lab.config import register_configs, validate
 from imitation_lab.errors import ImitationLabError, TrainingDivergedError
 from imitation_lab.fit import mean_summary
 from imitation_lab.group import MemberSpec, train_group
+from imitation_lab.hpo import TrialPruned
 from imitation_lab.run_dir import DONE, finished_summary, write_done, write_failed
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,8 @@ def member_specs(cfg: DictConfig, run_dir: Path) -> list[MemberSpec]:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Build everything from ``cfg``, train, evaluate; returns the summary metrics."""
     validate(cfg)
+    if is_requeued():  # Slurm reran this job (preempted/timed out): continue its run dir
+        cfg.trainer.resume = True
     run_dir = run_dir_of(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = resolved_config(cfg)
@@ -119,6 +123,8 @@ def main(cfg: DictConfig) -> float:
             file=sys.stderr,
         )
         sys.exit(130)
+    except TrialPruned as pruned:  # the Optuna pruner stopped this trial: not a failure
+        return pruned.value
     except Exception as err:
         write_failed(run_dir_of(cfg), err)  # the report lists it; other sweep jobs go on
         if HydraConfig.get().mode == RunMode.MULTIRUN:  # Hydra marks the job failed, goes on

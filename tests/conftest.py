@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.slurm.cluster import SlurmCluster, unavailable_reason
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "conf"
@@ -25,3 +31,26 @@ def _isolated_env(minari_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """A real single-node Slurm cluster for the session (skips with the reason where it cannot
+    start); its daemons are stopped by their pid files at the end."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"no Slurm cluster: {reason}")
+    # not under pytest's tmp dirs: those are 0700 and munged runs as user munge
+    root = Path(tempfile.mkdtemp(prefix="imitation-lab-slurm-"))
+    cluster = SlurmCluster(root)
+    try:
+        cluster.start()
+    except RuntimeError as err:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"Slurm cannot start here: {err}")
+    atexit.register(cluster.stop)  # also on an interrupted session
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -26,6 +26,7 @@ class GroupResult:
     n_unfinished: int
     stats: dict[str, float]
     curve: dict[str, np.ndarray]  # step, mean, low, high
+    n_pruned: int = 0
 
     @property
     def label(self) -> str:
@@ -98,6 +99,7 @@ def aggregate(
                 strata=strata,
                 n_failed=sum(j.status == "failed" for j in members),
                 n_unfinished=sum(j.status == "unfinished" for j in members),
+                n_pruned=sum(j.status == "pruned" for j in members),
                 stats=group_stats(strata) if strata else {"n": 0},
                 curve=_curve(scored, curve_key_of(metric), stratum),
             )

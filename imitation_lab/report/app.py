@@ -28,6 +28,7 @@ from imitation_lab.report.tables import (
     write_markdown,
     write_runs_csv,
 )
+from imitation_lab.report.trials import load_trials, trials_table, write_trials_csv
 
 
 def report(
@@ -47,7 +48,10 @@ def report(
     write_csv(results, out_dir / "results.csv")
     write_runs_csv(jobs, keys, metric, out_dir / "runs.csv")
     write_curves_csv(results, out_dir / "curves.csv")
-    write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md")
+    trials = load_trials(sweep_dir)
+    if trials is not None:
+        write_trials_csv(trials, out_dir / "trials.csv")
+    write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md", trials)
     plot(results, metric, out_dir)
     return results
 
@@ -73,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     print(markdown_table(results, args.metric))
-    print(
-        f"wrote results.csv, runs.csv, curves.csv, results.md and 2 PNGs to "
-        f"{args.out or args.sweep_dir / 'report'}"
-    )
+    trials = load_trials(args.sweep_dir)
+    if trials is not None:
+        print(f"\nOptuna trials:\n{trials_table(trials)}")
+    csvs = "results.csv, runs.csv, curves.csv" + (", trials.csv" if trials is not None else "")
+    print(f"wrote {csvs}, results.md and 2 PNGs to {args.out or args.sweep_dir / 'report'}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from imitation_lab.errors import SweepError
-from imitation_lab.run_dir import DONE, FAILED, read_marker
+from imitation_lab.run_dir import DONE, FAILED, PRUNED, read_marker
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Job:
     name: str
     path: Path
     overrides: dict[str, str]
-    status: str  # done | failed | unfinished
+    status: str  # done | failed | pruned | unfinished
     summary: dict[str, float] = field(default_factory=dict)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     error: str | None = None
@@ -96,10 +96,14 @@ def load_jobs(sweep_dir: Path) -> list[Job]:
         )
         summary, curves = _read_metrics(path / "metrics.jsonl")
         done, failed = read_marker(path / DONE), read_marker(path / FAILED)
+        pruned = read_marker(path / PRUNED)
         if done is not None:
             status, summary, error = "done", dict(done.get("summary", summary)), None
         elif failed is not None:
             status, error = "failed", f"{failed.get('error')}: {failed.get('message')}"
+        elif pruned is not None:  # stopped early by the Optuna pruner: not a failure
+            status = "pruned"
+            error = f"pruned at step {pruned.get('step')} (objective {pruned.get('value')})"
         else:
             status, error = ("done" if summary else "unfinished"), None
         name = str(path.relative_to(sweep_dir))  # "3", or "3/seed_12" for a K-seed job

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from imitation_lab.report.aggregate import GroupResult
 from imitation_lab.report.runs import Job
+from imitation_lab.report.trials import TrialRow, trials_table
 from imitation_lab.stats import REPS
 
 STAT_COLUMNS = (
     "n",
     "n_failed",
     "n_unfinished",
+    "n_pruned",
     "mean",
     "std",
     "median",
@@ -32,7 +34,12 @@ def write_csv(results: Sequence[GroupResult], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(["group", *keys, *STAT_COLUMNS])
         for res in results:
-            row = {**res.stats, "n_failed": res.n_failed, "n_unfinished": res.n_unfinished}
+            row = {
+                **res.stats,
+                "n_failed": res.n_failed,
+                "n_unfinished": res.n_unfinished,
+                "n_pruned": res.n_pruned,
+            }
             writer.writerow(
                 [res.label, *(v for _, v in res.key), *(row.get(c, "") for c in STAT_COLUMNS)]
             )
@@ -96,12 +103,15 @@ def write_markdown(
     sweep_dir: Path,
     metric: str,
     path: Path,
+    trials: Sequence[TrialRow] | None = None,
 ) -> None:
-    counts = {s: sum(j.status == s for j in jobs) for s in ("done", "failed", "unfinished")}
+    statuses = ("done", "failed", "pruned", "unfinished")
+    counts = {s: sum(j.status == s for j in jobs) for s in statuses}
+    pruned = f"{counts['pruned']} pruned, " if counts["pruned"] else ""
     text = [
         f"# Sweep report: `{sweep_dir}`",
         "",
-        f"{len(jobs)} jobs: {counts['done']} done, {counts['failed']} failed, "
+        f"{len(jobs)} jobs: {counts['done']} done, {counts['failed']} failed, {pruned}"
         f"{counts['unfinished']} unfinished. Metric: `{metric}` of each finished job "
         "(one value per seed).",
         f"IQM = mean of the middle 50 % of seeds; std uses ddof=1; CIs: 95 % stratified bootstrap "
@@ -110,7 +120,7 @@ def write_markdown(
         markdown_table(results, metric),
         "",
     ]
-    bad = [j for j in jobs if j.status != "done"]
+    bad = [j for j in jobs if j.status in ("failed", "unfinished")]
     if bad:
         text += [
             "## Failed or unfinished jobs",
@@ -123,5 +133,12 @@ def write_markdown(
             error = (job.error or "").replace("|", "\\|").replace("\n", " ")
             text.append(f"| {job.name} | {job.status} | `{overrides}` | {error} |")
         text.append("")
+    pruned_jobs = [j for j in jobs if j.status == "pruned"]
+    if pruned_jobs:
+        text += ["## Pruned jobs", "", "| job | why |", "|---|---|"]
+        text += [f"| {job.name} | {job.error} |" for job in pruned_jobs]
+        text.append("")
+    if trials is not None:
+        text += ["## Optuna trials", "", trials_table(trials), ""]
     text += ["![learning curves](learning_curves.png)", "", "![final scores](final_scores.png)", ""]
     path.write_text("\n".join(text))

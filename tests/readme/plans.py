@@ -28,6 +28,7 @@ TRAIN = (
 COLLECT_EPISODES = ("episodes=2", "ref_episodes=1", "num_envs=1")
 COLLECT_STEPS = ("steps=300", "ref_episodes=1", "num_envs=1")
 EXPERTS = "experts"  # needs ../shared/experts (skipped where it is absent, as in CI)
+SLURM = "slurm"  # runs on the session's Slurm cluster (skipped, with the reason, without one)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Run:
     fill: dict[str, str] = field(default_factory=dict)
     #: files (relative to the workspace) the command must rewrite
     rewrites: tuple[str, ...] = ()
+    #: placeholder -> literal value (e.g. the test cluster's partition)
+    values: dict[str, str] = field(default_factory=dict)
     needs: str | None = None
     #: text that must appear in the command's stdout+stderr
     prints: tuple[str, ...] = ()
@@ -120,13 +123,26 @@ PLANS: dict[str, Run | Compose | Skip] = {
         TRAIN, creates={f"multirun/train/*/*/{DONE}": 2}
     ),
     "python -m imitation_lab.train -m hydra/launcher=slurm hydra.launcher.partition=<p> "
-    "seed=0,1": Compose("needs a Slurm cluster", fill={"<p>": "debug"}),
+    "seed=0,1": Run(
+        TRAIN, needs=SLURM, values={"<p>": "debug"}, creates={f"multirun/train/*/*/{DONE}": 2}
+    ),
     "python -m imitation_lab.train -m hydra/sweeper=seeds10 bounding=clip,tanh": Run(
         (*TRAIN, "seed=0,1"), creates={f"multirun/train/*/*/{DONE}": 4}
     ),
     "python -m imitation_lab.train -m experiment=optuna_bc": Run(
         (*TRAIN, "hydra.sweeper.n_trials=2"),
         creates={"multirun/optuna_bc/*/optimization_results.yaml": 1},
+    ),
+    "python -m imitation_lab.train -m experiment=optuna_bc "
+    "hydra.sweeper.storage=sqlite:///optuna_bc.db": Run(
+        (*TRAIN, "hydra.sweeper.n_trials=2"),
+        creates={"optuna_bc.db": 1, "multirun/optuna_bc/*/optimization_results.yaml": 1},
+    ),
+    "python -m imitation_lab.train -m experiment=optuna_bc hydra/launcher=slurm "
+    "hydra.launcher.partition=<p> hydra.sweeper.storage=journal:/shared/optuna_bc.journal "
+    "hydra/sweeper/pruner=median trainer.eval_every=1000": Compose(
+        "a cluster's shared file system (/shared); tests/slurm runs an Optuna study on Slurm",
+        fill={"<p>": "debug"},
     ),
     "python -m imitation_lab.train -m experiment=clip_vs_tanh": Run(
         (*TRAIN, "seed=0"), creates={f"multirun/clip_vs_tanh/*/{DONE}": 4}

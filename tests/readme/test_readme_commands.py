@@ -21,7 +21,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from tests.conftest import REPO_ROOT
 from tests.readme.extract import documented_commands, python_snippets
-from tests.readme.plans import EXPERTS, PLANS, Compose, Run, Skip
+from tests.readme.plans import EXPERTS, PLANS, SLURM, Compose, Run, Skip
 
 EXPERTS_DIR = REPO_ROOT.parent / "shared" / "experts"
 COPY_IGNORE = shutil.ignore_patterns(
@@ -122,7 +122,9 @@ def _run(argv: list[str] | str, cwd: Path, env: dict[str, str], timeout: float):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
-def test_documented_command(command: str, workspace: Path, minari_store: Path) -> None:
+def test_documented_command(
+    command: str, workspace: Path, minari_store: Path, request: pytest.FixtureRequest
+) -> None:
     plan = PLANS.get(command)
     if plan is None:
         pytest.fail(f"no plan for {command!r} (add one to tests/readme/plans.py)")
@@ -146,7 +148,11 @@ def test_documented_command(command: str, workspace: Path, minari_store: Path) -
     assert isinstance(plan, Run)
     if plan.needs == EXPERTS and not EXPERTS_DIR.is_dir():
         pytest.skip(f"needs {EXPERTS_DIR}")
+    if plan.needs == SLURM:  # the session's real cluster (skips with the reason without one)
+        env.update(request.getfixturevalue("slurm_cluster").env())
     filled = _fill_from_workspace(command, plan.fill, workspace)
+    for placeholder, value in plan.values.items():
+        filled = filled.replace(placeholder, value)
     assert not re.search(r"<\w+>", filled), f"unfilled placeholder in {filled!r}"
     shell_line = " ".join([filled, *(shlex.quote(arg) for arg in plan.budget)])
     before = _snapshot(workspace, list(plan.creates))

@@ -1,0 +1,1 @@
+"""imitation_lab's Optuna sweeper for Hydra (``hydra/sweeper=optuna``), for optuna >= 4."""

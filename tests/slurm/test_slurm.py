@@ -1,0 +1,213 @@
+"""Sweeps through real ``sbatch`` job arrays on the session's single-node Slurm cluster: job
+dirs, markers, metrics and the report; preemption/requeue resuming bit-identically; an
+Optuna study whose trials are Slurm jobs sharing one journal storage."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+import yaml
+from optuna.trial import TrialState
+
+from imitation_lab import hpo
+from imitation_lab.report import main as report_main
+from imitation_lab.run_dir import DONE
+from tests.slurm.cluster import SlurmCluster
+from tests.sweeps.conftest import TINY, sweep_env
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug"]  # as in the README
+
+
+def _env(cluster: SlurmCluster, minari_store: Path) -> dict[str, str]:
+    return {**sweep_env(minari_store), **cluster.env()}
+
+
+def _command(sweep_dir: Path, *overrides: str) -> list[str]:
+    return [
+        sys.executable, "-m", "imitation_lab.train", "-m", *TINY, *ON_SLURM, *overrides,
+        f"hydra.sweep.dir={sweep_dir}",
+    ]  # fmt: skip
+
+
+def _sweep(cluster: SlurmCluster, minari: Path, sweep_dir: Path, *overrides: str):
+    sweep_dir.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        _command(sweep_dir, *overrides),
+        cwd=sweep_dir.parent,
+        env=_env(cluster, minari),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _slurm(cluster: SlurmCluster, *args: str) -> str:
+    env = {**sweep_env(Path("/nonexistent")), **cluster.env()}
+    return subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def _wait(what: str, ready: Callable[[], object], proc: subprocess.Popen, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while not (value := ready()):
+        assert proc.poll() is None, f"the sweep ended while waiting for {what}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f} s"
+        time.sleep(0.1)
+    return value
+
+
+def _max_step(metrics: Path) -> int:
+    steps = [-1]
+    if metrics.exists():
+        for line in metrics.read_text().splitlines():
+            try:
+                steps.append(int(json.loads(line)["step"]))
+            except (ValueError, KeyError):
+                continue  # a line being written
+    return max(steps)
+
+
+def test_sweep_runs_as_a_job_array(slurm_cluster: SlurmCluster, built_pendulum: Path, tmp_path):
+    sweep = tmp_path / "array"
+    proc = _sweep(slurm_cluster, built_pendulum, sweep, "seed=0,1")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    script = next(sweep.glob(".submitit/*/*_submission.sh")).read_text()
+    assert re.search(r"#SBATCH --array=0-1%\d+\n", script) and "--partition=debug\n" in script
+    for num in (0, 1):
+        job = sweep / str(num)
+        hydra_job = yaml.safe_load((job / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]
+        assert re.fullmatch(rf"\d+_{num}", hydra_job["id"])  # the Slurm array task ran it
+        done = json.loads((job / DONE).read_text())
+        assert done["config"]["seed"] == num
+        lines = [json.loads(x) for x in (job / "metrics.jsonl").read_text().splitlines()]
+        assert [x["step"] for x in lines if "train/loss" in x] == [25, 50]
+        assert lines[-1]["step"] == -1 and "summary/final/normalized_score" in lines[-1]
+    assert report_main([str(sweep)]) is None
+    runs = (sweep / "report" / "runs.csv").read_text().splitlines()
+    assert len(runs) == 3 and all(",done," in row for row in runs[1:])
+
+
+def test_preempted_and_requeued_job_resumes_bit_identical(
+    slurm_cluster: SlurmCluster, built_pendulum: Path, tmp_path: Path
+):
+    run = [
+        "trainer.steps=8000",  # seconds of training: time to interrupt it twice
+        "trainer.log_every=250",
+        "trainer.checkpoint_every=500",
+        "trainer.eval_every=0",
+        "seed=4",
+    ]
+    env = _env(slurm_cluster, built_pendulum)
+    reference = subprocess.Popen(  # the same run, uninterrupted, on this machine
+        [sys.executable, "-m", "imitation_lab.train", *TINY, *run,
+         f"hydra.run.dir={tmp_path / 'reference'}"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    sweep = tmp_path / "requeue"
+    proc = subprocess.Popen(
+        _command(sweep, *run),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        job_dir = _wait("job", lambda: next(sweep.glob(".submitit/*/*_submitted.pkl"), None), proc)
+        job_dir = job_dir.parent  # .submitit/<Slurm job id> (a single job is no array)
+        job_id, log = job_dir.name, job_dir / f"{job_dir.name}_0_log.out"
+        metrics = sweep / "0" / "metrics.jsonl"
+
+        def resumed() -> list[int]:
+            text = log.read_text() if log.exists() else ""
+            return [int(s) for s in re.findall(r"Resumed from \S+ at step (\d+)", text)]
+
+        def attempts() -> int:  # submitit starts the job once per attempt
+            text = log.read_text() if log.exists() else ""
+            return len(re.findall(r"^submitit INFO .* - Loading pickle", text, re.MULTILINE))
+
+        def last_checkpoint() -> int:
+            path = sweep / "0" / "checkpoints" / "last.pt"
+            try:  # written atomically (rename): either the old or the new file
+                return int(torch.load(path, weights_only=True)["step"]) if path.exists() else -1
+            except (RuntimeError, EOFError, OSError, ValueError):
+                return -1
+
+        def rerun_now(before: int) -> None:
+            """Wait for the requeue; start the job at once (Slurm holds it ~2 min)."""
+
+            def started() -> bool:
+                state = _slurm(slurm_cluster, "squeue", "-h", "-j", job_id, "-o", "%T %r")
+                if state.strip() == "PENDING BeginTime":
+                    _slurm(slurm_cluster, "scontrol", "update", f"JobId={job_id}", "StartTime=now")
+                return attempts() > before
+
+            _wait(f"attempt {before + 1}", started, proc, timeout=60)
+
+        _wait("checkpoint 500", lambda: last_checkpoint() >= 500, proc)
+        _slurm(slurm_cluster, "scontrol", "requeue", job_id)  # preemption by the cluster
+        rerun_now(before=1)
+        _wait("resume", lambda: len(resumed()) == 1, proc)
+        _wait("a newer checkpoint", lambda: last_checkpoint() >= resumed()[0] + 1000, proc)
+        # submitit's timeout/preemption signal: checkpoint() -> DelayedSubmission, requeue
+        _slurm(slurm_cluster, "scancel", "--signal=USR2", job_id)
+        rerun_now(before=2)
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+        reference.wait(timeout=240)
+    job_info = _slurm(slurm_cluster, "scontrol", "show", "job", job_id)
+    assert proc.returncode == 0, f"{out[-3000:]}\n{job_info}\n{slurm_cluster.logs()}"
+    assert reference.returncode == 0, reference.stderr.read()[-3000:]  # type: ignore[union-attr]
+    first, second = resumed()
+    assert 0 < first < second < 8000  # each attempt continued from the last checkpoint
+    assert "Restarts=2" in job_info
+    lines = [json.loads(x) for x in metrics.read_text().splitlines()]
+    steps = [x["step"] for x in lines if "train/loss" in x]
+    assert steps == list(range(250, 8001, 250))  # no step lost or written twice
+    assert lines[-1]["step"] == -1  # the summary
+    assert (sweep / "0" / DONE).exists()
+    ours = torch.load(sweep / "0" / "checkpoints" / "last.pt", weights_only=True)
+    ref = torch.load(tmp_path / "reference" / "checkpoints" / "last.pt", weights_only=True)
+    assert ours["step"] == ref["step"] == 8000
+    assert ours["policy"].keys() == ref["policy"].keys()
+    for name, tensor in ref["policy"].items():
+        assert torch.equal(ours["policy"][name], tensor), name  # bit-identical weights
+
+
+def test_optuna_trials_run_as_slurm_jobs_sharing_one_storage(
+    slurm_cluster: SlurmCluster, built_pendulum: Path, tmp_path: Path
+):
+    url = f"journal:{tmp_path / 'shared' / 'study.journal'}"
+    sweep = tmp_path / "optuna"
+    proc = _sweep(
+        slurm_cluster,
+        built_pendulum,
+        sweep,
+        "experiment=optuna_bc",
+        f"hydra.sweeper.storage={url}",
+        "hydra.sweeper.study_name=bc_slurm",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",  # one array of two jobs
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    study = optuna.load_study(study_name="bc_slurm", storage=hpo.open_storage(url))
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    for trial in study.trials:
+        job = sweep / str(trial.number)
+        hydra_job = yaml.safe_load((job / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]
+        assert re.fullmatch(r"\d+_\d", hydra_job["id"])  # ran as a Slurm array task
+        assert trial.intermediate_values.keys() == {25, 50}  # reported from inside the job
+        summary = json.loads((job / DONE).read_text())["summary"]
+        assert trial.value == pytest.approx(summary["final/normalized_score"])
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results["best_value"] == pytest.approx(study.best_value)
