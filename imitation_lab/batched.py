@@ -11,6 +11,7 @@ jobs. Groups run one after another in this process, or spread over ``n_jobs`` pr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,16 @@ from imitation_lab import build
 from imitation_lab.config import validate
 from imitation_lab.errors import ConfigError
 from imitation_lab.group import MemberSpec, train_group
-from imitation_lab.run_dir import DONE, finished_summary, write_failed
+from imitation_lab.run_dir import (
+    DONE,
+    RunDirError,
+    decide_resume,
+    finished_summary,
+    inspect_run,
+    owned,
+    write_failed,
+    write_hydra_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +54,7 @@ class JobResult:
 def plan_groups(specs: Sequence[MemberSpec], max_members: int | None) -> list[list[int]]:
     """Indices of ``specs`` grouped by ``build.group_key``, in job order, at most
     ``max_members`` per group."""
-    by_key: dict[str, list[int]] = {}
-    for index, spec in enumerate(specs):
-        by_key.setdefault(build.group_key(spec.resolved), []).append(index)
-    if not by_key:
-        return []
-    cap = max_members or max(len(v) for v in by_key.values())
-    groups = []
-    for indices in by_key.values():
-        groups += [indices[i : i + cap] for i in range(0, len(indices), cap)]
-    return groups
+    return _plan([(spec, 0) for spec in specs], max_members)
 
 
 def _checked(spec: MemberSpec) -> BaseException | None:
@@ -85,45 +86,87 @@ def train_jobs(
 ) -> list[JobResult]:
     """Train the sweep jobs ``specs`` in batched groups; one ``JobResult`` per job, in order.
 
-    Jobs whose ``DONE.json`` holds the same config are skipped; jobs with a bad config fail
+    Each job dir is locked for the whole launch. Jobs whose ``DONE.json`` holds the same
+    config are skipped; unfinished ones of the same config resume; jobs with a bad config fail
     alone (``FAILED.json``) before anything trains.
     """
     results: list[JobResult | None] = [None] * len(specs)
-    todo: list[int] = []
-    for index, spec in enumerate(specs):
-        done = finished_summary(spec.run_dir, spec.resolved)
-        if done is not None:
-            log.info("%s has %s for this exact config: skipped.", spec.run_dir, DONE)
-            results[index] = JobResult(summary=done, skipped=True)
-        elif (error := _checked(spec)) is not None:
-            write_failed(spec.run_dir, error)
-            results[index] = JobResult(error=error)
-        else:
-            todo.append(index)
-    planned = plan_groups([specs[i] for i in todo], max_members)
-    groups = [[todo[i] for i in group] for group in planned]
-    log.info(
-        "Batched launcher: %d jobs to train in %d group(s) of %s members.",
-        len(todo),
-        len(groups),
-        "/".join(str(len(g)) for g in groups) or "0",
-    )
-    group_specs = [[specs[i] for i in group] for group in groups]
-    if n_jobs == 1 or len(groups) <= 1:
-        group_results = [_run_group(members) for members in group_specs]
-    else:
-        from joblib import Parallel, delayed
-
-        group_results = Parallel(n_jobs=n_jobs, backend="loky")(
-            delayed(_run_group)(members) for members in group_specs
+    with contextlib.ExitStack() as locks:
+        keyed: list[tuple[int, int]] = []  # (job index, the step it starts from)
+        for index, spec in enumerate(specs):
+            outcome = _claim(spec, locks)
+            if isinstance(outcome, JobResult):
+                results[index] = outcome
+            else:
+                keyed.append((index, outcome))
+        groups = _plan([(specs[i], step) for i, step in keyed], max_members)
+        groups = [[keyed[i][0] for i in group] for group in groups]
+        log.info(
+            "Batched launcher: %d jobs to train in %d group(s) of %s members.",
+            len(keyed),
+            len(groups),
+            "/".join(str(len(g)) for g in groups) or "0",
         )
-    for group, outcome in zip(groups, group_results, strict=True):
-        for index, result in zip(group, outcome, strict=True):
-            results[index] = result
+        group_specs = [[specs[i] for i in group] for group in groups]
+        if n_jobs == 1 or len(groups) <= 1:
+            group_results = [_run_group(members) for members in group_specs]
+        else:
+            from joblib import Parallel, delayed
+
+            group_results = Parallel(n_jobs=n_jobs, backend="loky")(
+                delayed(_run_group)(members) for members in group_specs
+            )
+        for group, outcome in zip(groups, group_results, strict=True):
+            for index, result in zip(group, outcome, strict=True):
+                results[index] = result
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
 
 
-def job_spec(cfg: Any, run_dir: Path, names: build.RunNames) -> MemberSpec:
-    """A sweep job as a group member (its ``.hydra/`` was written by the launcher)."""
-    return MemberSpec(cfg, Path(run_dir), build.resolved_config(cfg), names)
+def _claim(spec: MemberSpec, locks: contextlib.ExitStack) -> JobResult | int:
+    """Lock the job's dir and decide: a ``JobResult`` (skipped, refused, bad config) or the
+    step it trains from (0, or its checkpoint's when it resumes)."""
+    try:
+        locks.enter_context(owned(spec.run_dir))
+        state = inspect_run(spec.run_dir)
+        if state.kind == "finished":
+            done = finished_summary(spec.run_dir, spec.resolved)
+            if done is not None:
+                log.info("%s has %s for this exact config: skipped.", spec.run_dir, DONE)
+                return JobResult(summary=done, skipped=True)
+        error = _checked(spec)
+        if error is not None:
+            if state.empty:  # a new job that cannot start: recorded, listed by the report
+                if spec.hydra_files:
+                    write_hydra_files(spec.run_dir, spec.hydra_files)
+                write_failed(spec.run_dir, error)
+            return JobResult(error=error)
+        resume = decide_resume(
+            state, spec.resolved, bool(spec.cfg.trainer.resume), spec.run_dir, sweep=True
+        )
+    except RunDirError as err:
+        return JobResult(error=err)
+    spec.cfg.trainer.resume = resume
+    return (state.step or 0) if resume else 0
+
+
+def _plan(jobs: Sequence[tuple[MemberSpec, int]], max_members: int | None) -> list[list[int]]:
+    """Groups of job indices: same ``group_key`` and the same starting step."""
+    by_key: dict[tuple[str, int], list[int]] = {}
+    for index, (spec, step) in enumerate(jobs):
+        by_key.setdefault((build.group_key(spec.resolved), step), []).append(index)
+    return _split(list(by_key.values()), max_members)
+
+
+def _split(groups: list[list[int]], max_members: int | None) -> list[list[int]]:
+    if not groups:
+        return []
+    cap = max_members or max(len(g) for g in groups)
+    return [g[i : i + cap] for g in groups for i in range(0, len(g), cap)]
+
+
+def job_spec(
+    cfg: Any, run_dir: Path, names: build.RunNames, hydra_files: dict[str, str]
+) -> MemberSpec:
+    """A sweep job as a group member (``hydra_files``: its ``.hydra/``, written at start)."""
+    return MemberSpec(cfg, Path(run_dir), build.resolved_config(cfg), names, hydra_files)

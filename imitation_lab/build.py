@@ -141,6 +141,17 @@ def build_policy(
     )
 
 
+def warn_about_budget(cfg: DictConfig, transitions: int) -> None:
+    """Settings that run but are probably not what was meant: one warning each."""
+    if cfg.trainer.batch_size > transitions:
+        log.warning(
+            "trainer.batch_size=%d is larger than the dataset (%d transitions): every "
+            "minibatch repeats samples.",
+            cfg.trainer.batch_size,
+            transitions,
+        )
+
+
 def make_normalizer(cfg: DictConfig, data: OfflineData) -> ObsNormalizer:
     """Dataset statistics (``dataset.normalize_obs``) or the identity, on the trainer device."""
     return (

@@ -14,7 +14,13 @@ from imitation_lab.files import atomic_write
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     """Write ``state`` atomically: a crash mid-write leaves the previous checkpoint intact."""
-    atomic_write(Path(path), lambda handle: torch.save(state, handle))
+    try:
+        atomic_write(Path(path), lambda handle: torch.save(state, handle))
+    except OSError as err:  # full disk, read-only dir: the previous checkpoint is still there
+        raise CheckpointError(
+            f"Cannot write checkpoint {path}: {err.strerror or err}. The previous checkpoint "
+            "(if any) is kept; free space or fix the folder's permissions, then resume."
+        ) from err
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

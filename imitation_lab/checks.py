@@ -81,3 +81,31 @@ def check_actor_output(
             f"the dataset's action space {action_space} needs (2, {act_dim}) ({kind}). Use an "
             "actor whose output size comes from the dataset (actor=mlp)."
         )
+
+
+def check_device(device: str) -> None:
+    """``trainer.device`` must name a device torch can use here; say which ones it can."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(
+            f"trainer.device={device!r} is not a torch device ({err}). Use cpu, cuda or cuda:N."
+        ) from None
+    if parsed.type == "cpu":
+        return
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                f"trainer.device={device} but torch {torch.__version__} sees no CUDA device "
+                "here (torch.cuda.is_available() is False). Use trainer.device=cpu, or install "
+                "a CUDA build of torch on a machine with a GPU."
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(
+                f"trainer.device={device} but this machine has {count} CUDA device(s): "
+                f"{', '.join(f'cuda:{i}' for i in range(count))}."
+            )
+        return
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"trainer.device={device} but MPS is not available here; use cpu.")

@@ -43,7 +43,48 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     module = __import__(COMMANDS[command], fromlist=["main"])
     sys.argv = [f"imitation-lab {command}", *rest]
-    module.main()
+    run_interruptible(module.main)
+
+
+#: the sweep dir of the running multirun (set by the train app), for the Ctrl-C message
+CURRENT_SWEEP: dict[str, str] = {}
+
+
+def run_interruptible(app_main) -> None:
+    """Run a Hydra app; Ctrl-C of a multirun ends with one line saying what finished and how
+    to run the rest (single runs print their own resume hint), never a traceback."""
+    try:
+        app_main()
+    except KeyboardInterrupt:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: interrupted. {_sweep_progress()}", file=sys.stderr)
+        raise SystemExit(130) from None
+
+
+def _sweep_progress() -> str:
+    """What a stopped sweep leaves: finished jobs kept; the same command runs the rest."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from imitation_lab.run_dir import DONE
+
+    how = (
+        "Run the same command again to finish the sweep: finished jobs are skipped (their "
+        "DONE.json), unfinished ones resume from their last checkpoint."
+    )
+    from pathlib import Path
+
+    if "dir" in CURRENT_SWEEP:
+        sweep_dir = Path(CURRENT_SWEEP["dir"])
+    elif HydraConfig.initialized():
+        sweep_dir = Path(str(HydraConfig.get().sweep.dir))
+    else:
+        return how
+    if not sweep_dir.is_dir():
+        return how
+    jobs = [p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()]
+    done = sum((p / DONE).exists() for p in jobs)
+    return f"{done} of {len(jobs)} started jobs in {sweep_dir} finished. {how}"
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import minari
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -18,8 +17,9 @@ from omegaconf import DictConfig
 from imitation_lab.collect_config import register_collect_configs, validate_collect
 from imitation_lab.collection.sources import PolicySource, zoo_source
 from imitation_lab.collection.writer import collect_dataset
+from imitation_lab.data.ids import check_dataset_id
 from imitation_lab.data.store import is_local
-from imitation_lab.errors import DatasetError, ImitationLabError
+from imitation_lab.errors import DatasetError, ImitationLabError, storage_error_line
 from imitation_lab.seeding import seed_everything
 from imitation_lab.utils import instantiate
 
@@ -46,14 +46,15 @@ def _describe(cfg: DictConfig, source: PolicySource, ref: PolicySource | None) -
 def collect(cfg: DictConfig) -> dict[str, Any]:
     """Build the dataset ``cfg.dataset_id``; returns a summary (id, sizes, returns, refs)."""
     validate_collect(cfg)
+    dataset_id = check_dataset_id(cfg.dataset_id, key="dataset_id")  # before any file is touched
+    if is_local(dataset_id) and not cfg.overwrite:
+        raise DatasetError(
+            f"Dataset '{dataset_id}' already exists in the local Minari store; it was kept. "
+            "Pass overwrite=true to replace it (the old one stays until the new one is "
+            "complete), or pick another dataset_id."
+        )
     seed_everything(cfg.seed, False)  # stochastic sources (source.deterministic=false) sample
-    if is_local(cfg.dataset_id):
-        if not cfg.overwrite:
-            raise DatasetError(
-                f"Dataset '{cfg.dataset_id}' already exists in the local Minari store. Pass "
-                "overwrite=true to rebuild it, or pick another dataset_id."
-            )
-        minari.delete_dataset(cfg.dataset_id)
+    # everything that can fail is built before any dataset is written or replaced
     source: PolicySource = instantiate(cfg.source, _partial_=True)()  # its errors unwrapped
     ref = None
     if cfg.ref_expert:
@@ -65,7 +66,7 @@ def collect(cfg: DictConfig) -> dict[str, Any]:
             )
     noise = instantiate(cfg.noise) if cfg.noise.get("_target_") else None
     dataset = collect_dataset(
-        cfg.dataset_id,
+        dataset_id,
         source.env_id,
         source.policy,
         seed=cfg.seed,
@@ -78,6 +79,7 @@ def collect(cfg: DictConfig) -> dict[str, Any]:
         env_kwargs=source.env_kwargs,
         algorithm_name=source.algorithm_name,
         description=cfg.description or _describe(cfg, source, ref),
+        overwrite=cfg.overwrite,
     )
     returns = np.array([float(np.sum(ep.rewards)) for ep in dataset.iterate_episodes()])
     meta = dataset.storage.metadata
@@ -103,13 +105,19 @@ def main(cfg: DictConfig) -> None:
     """Hydra entry point (user errors print one line and exit 1)."""
     try:
         collect(cfg)
-    except ImitationLabError as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1" or HydraConfig.get().mode == RunMode.MULTIRUN:
+    except Exception as err:
+        line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
+        if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        log.error("%s: %s", type(err).__name__, err)
-        print(f"error: {err}", file=sys.stderr)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise
+        log.error("%s: %s", type(err).__name__, line)
+        print(f"error: {line}", file=sys.stderr)
         sys.exit(1)
 
 
 if __name__ == "__main__":
-    main()
+    from imitation_lab.cli import pop_debug_flag, run_interruptible
+
+    sys.argv = pop_debug_flag(sys.argv)
+    run_interruptible(main)

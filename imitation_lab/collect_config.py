@@ -107,6 +107,7 @@ def validate_collect(cfg: DictConfig) -> None:
         "ref_episodes": lambda v: v > 0,
         "noise.std": lambda v: v >= 0,
         "noise.epsilon": lambda v: 0 <= v <= 1,
+        "seed": lambda v: v >= 0,  # Gymnasium rejects negative seeds
     }
     for key, ok in rules.items():
         value = OmegaConf.select(cfg, key, default=None)

@@ -7,6 +7,7 @@ ranges that types cannot express, naming the key.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -15,6 +16,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from imitation_lab.bounding import BOUNDS, trainable_through
 from imitation_lab.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class Activation(Enum):
@@ -206,9 +209,12 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
 
 
 def register_configs() -> None:
-    """Register every schema in Hydra's ConfigStore (idempotent)."""
+    """Register every schema in Hydra's ConfigStore, and our resolver (idempotent)."""
     from hydra.core.config_store import ConfigStore
 
+    from imitation_lab.job_dirs import register_resolver
+
+    register_resolver()
     store = ConfigStore.instance()
     for (group, name), schema in SCHEMAS.items():
         store.store(group=group, name=name, node=schema)
@@ -240,6 +246,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "trainer.num_seeds": (lambda v: v > 0, _POSITIVE),
     "trainer.checkpoint_every": (lambda v: v >= 0, ">= 0 (0 checkpoints only at the end)"),
     "logger.init_timeout": (lambda v: v > 0, _POSITIVE),
+    "seed": (lambda v: v >= 0, ">= 0 (Gymnasium rejects negative seeds)"),
     "hpo.trial": (lambda v: v >= 0, _NON_NEGATIVE),
 }
 
@@ -261,6 +268,17 @@ def validate(cfg: DictConfig) -> None:
             "bounding.action_scaling=true needs a bounded output (bounding=clip or tanh): "
             "Tianshou asserts when an unbounded output is scaled. Use bounding=none, which "
             "turns scaling off."
+        )
+    from imitation_lab.checks import check_device
+
+    check_device(str(cfg.trainer.device))
+    warmup = OmegaConf.select(cfg, "scheduler.warmup_steps", default=None)
+    if warmup is not None and warmup > cfg.trainer.steps:
+        log.warning(
+            "scheduler.warmup_steps=%d is longer than trainer.steps=%d: the learning rate "
+            "never reaches optim.lr.",
+            warmup,
+            cfg.trainer.steps,
         )
     if cfg.bounding.get("train_through_bound") and not trainable_through(bound):
         raise ConfigError(

@@ -108,14 +108,14 @@ class GroupFit:
         self.eval_env = eval_env
         self.device = tensors.obs.device
         self.step = 0
+        self._prepared = False
 
     # ------------------------------------------------------------------ loop
-    def run(self) -> None:
-        """Train every member to ``settings.steps`` (or until it fails)."""
-        members, settings = self.members, self.settings
-        for member in members:
+    def prepare(self) -> None:
+        """Resume the members that ask for it (every check, no write) and load the learner."""
+        for member in self.members:
             member.begin()
-        steps = {member.step for member in members}
+        steps = {member.step for member in self.members}
         if len(steps) > 1:
             raise CheckpointError(
                 f"The members' checkpoints are at different steps {sorted(steps)}: resume "
@@ -123,6 +123,13 @@ class GroupFit:
             )
         self.step = steps.pop()
         self.learner.read_from(self.step)
+        self._prepared = True
+
+    def run(self) -> None:
+        """Train every member to ``settings.steps`` (or until it fails)."""
+        if not self._prepared:
+            self.prepare()
+        members, settings = self.members, self.settings
         num, batch = len(self.tensors), settings.batch_size
         idx = torch.zeros(len(members), batch, dtype=torch.long)
         bar = self._progress_bar()

@@ -2,15 +2,17 @@
 
 A single run is a group of one; ``trainer.num_seeds=K`` is a group of K seeds; the batched
 launcher makes a group of the sweep jobs that differ only in batchable keys. Whatever K, every
-member gets what a single run writes into its own run dir: ``dataset_info.json``,
-``metrics.jsonl``, checkpoints, its logger run and ``DONE.json`` / ``FAILED.json``
-(and ``.hydra/`` when nobody else wrote it).
+member gets what a single run writes into its own run dir: ``.hydra/``, ``dataset_info.json``,
+``train.log``, ``metrics.jsonl``, checkpoints, its logger run and ``DONE.json`` /
+``FAILED.json``. Nothing is written before every check has passed (data loaded, every resume
+accepted): a refused start leaves the run dirs exactly as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,16 @@ from imitation_lab.errors import ConfigError, EarlyStop
 from imitation_lab.fit import GroupFit, training_tensors
 from imitation_lab.learners import make_learner
 from imitation_lab.member import Member
-from imitation_lab.run_dir import write_dataset_info, write_done, write_failed, write_hydra_dir
+from imitation_lab.run_dir import (
+    write_dataset_info,
+    write_done,
+    write_failed,
+    write_hydra_files,
+)
 from imitation_lab.seeding import seed_everything
 
 log = logging.getLogger(__name__)
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
 
 
 @dataclass
@@ -37,8 +45,8 @@ class MemberSpec:
     run_dir: Path
     resolved: dict[str, Any]
     names: build.RunNames
-    #: write ``.hydra/`` with these overrides (members Hydra did not set up, e.g. num_seeds)
-    hydra_overrides: list[str] | None = None
+    #: ``.hydra/<name> -> text`` written into ``run_dir`` once the run starts
+    hydra_files: dict[str, str] | None = None
 
     @property
     def seed(self) -> int:
@@ -65,11 +73,18 @@ def check_same_group(specs: Sequence[MemberSpec]) -> None:
             )
 
 
-def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None) -> list[Outcome]:
+def train_group(
+    specs: Sequence[MemberSpec],
+    loaded: LoadedDataset | None = None,
+    *,
+    on_start: Callable[[], None] | None = None,
+) -> list[Outcome]:
     """Train every member of ``specs`` together; returns one ``Outcome`` per member, in order.
 
-    A member that diverges stops alone (``FAILED.json``); the others finish. Errors that stop
-    the whole group (bad data, a refused resume, Ctrl-C) are raised.
+    ``on_start`` runs once every check has passed, before anything is written. A member that
+    diverges stops alone (``FAILED.json``); the others finish. Errors that stop the whole
+    group (bad data, a refused resume, Ctrl-C) are raised; only those raised after the start
+    are recorded in the run dirs.
     """
     if not specs:
         return []
@@ -83,16 +98,13 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
         loaded.dataset.total_episodes,
         len(loaded.data),
     )
-    for spec in specs:
-        if spec.hydra_overrides is not None:
-            write_hydra_dir(spec.run_dir, spec.resolved, spec.hydra_overrides)
-        write_dataset_info(spec.run_dir, loaded.info)
     settings = build.trainer_settings(first)
+    build.warn_about_budget(first, len(loaded.data))
     normalizer = build.make_normalizer(first, loaded.data)
     score_fn = build.score_fn_of(loaded)
     eval_env = build.make_eval_env(first, loaded, num_members=len(specs))
     members: list[Member] = []
-    finished = False
+    started = finished = False
     try:
         for spec in specs:
             seed_everything(spec.seed, spec.cfg.deterministic)  # the init of a run with it
@@ -109,9 +121,6 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
                     settings,
                     seed=spec.seed,
                     normalizer=normalizer,
-                    logger=build.make_logger(
-                        spec.cfg, spec.run_dir, spec.resolved, loaded.info, spec.names
-                    ),
                     score_fn=score_fn,
                     metadata=build.member_metadata(spec.cfg, loaded, spec.resolved),
                     name=spec.names.name if len(specs) > 1 else None,
@@ -119,27 +128,46 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
                 )
             )
         policies = [member.policy for member in members]
-        if len(specs) > 1:
-            log.info("Training %d members in one process (stacked).", len(specs))
-        GroupFit(
+        fit = GroupFit(
             make_learner(policies),
             members,
             training_tensors(loaded.data, normalizer, policies),
             settings,
             normalizer=normalizer,
             eval_env=eval_env,
-        ).run()
-        finished = True
+        )
+        fit.prepare()  # resumes are checked here: nothing has been written yet
+        started = True
+        if on_start is not None:
+            on_start()
+        with _log_files(specs):
+            for spec, member in zip(specs, members, strict=True):
+                if spec.hydra_files:
+                    write_hydra_files(spec.run_dir, spec.hydra_files)
+                write_dataset_info(spec.run_dir, loaded.info)
+                member.logger = build.make_logger(
+                    spec.cfg, spec.run_dir, spec.resolved, loaded.info, spec.names
+                )
+            if len(specs) > 1:
+                log.info("Training %d members in one process (stacked).", len(specs))
+            fit.run()
+            finished = True
+            outcomes = _finish(specs, members)
     except EarlyStop:  # stopped on purpose (a pruned trial): its run dir says so itself
         raise
-    except Exception as err:  # the whole group stopped: every member records why
-        for spec in specs:
-            write_failed(spec.run_dir, err)
+    except Exception as err:  # the whole group stopped: members that had started record why
+        if started:
+            for spec in specs:
+                write_failed(spec.run_dir, err)
         raise
     finally:
         eval_env.close()
         for member in members:  # a summary line only for members that ran to the end
             member.logger.finish(member.summary() if finished and member.alive else None)
+    return outcomes
+
+
+def _finish(specs: Sequence[MemberSpec], members: Sequence[Member]) -> list[Outcome]:
     outcomes = []
     for spec, member in zip(specs, members, strict=True):
         if member.alive:
@@ -153,3 +181,22 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
             write_failed(spec.run_dir, member.failure)
             outcomes.append(Outcome(spec, None, member.failure))
     return outcomes
+
+
+@contextlib.contextmanager
+def _log_files(specs: Sequence[MemberSpec]) -> Iterator[None]:
+    """Every member's ``<run dir>/train.log`` gets the group's log lines while it trains."""
+    root = logging.getLogger()
+    handlers = []
+    for spec in specs:
+        Path(spec.run_dir).mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(Path(spec.run_dir) / "train.log")
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+        handlers.append(handler)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()

@@ -74,7 +74,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage for ``url``; a bad URL is one ``ConfigError`` naming it."""
     import optuna
     from optuna.exceptions import StorageInternalError
-    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
     try:
         if url.startswith(JOURNAL):
@@ -93,8 +93,11 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         for attempt in range(CREATE_ATTEMPTS):
             try:
                 return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-            except IntegrityError:  # another sweep created the tables at the same moment
-                if attempt == CREATE_ATTEMPTS - 1:
+            except (IntegrityError, OperationalError) as err:
+                # another sweep created the tables at the same moment ("already exists", or a
+                # duplicate version row): the losers retry; any other database error is real
+                race = isinstance(err, IntegrityError) or "already exists" in str(err)
+                if not race or attempt == CREATE_ATTEMPTS - 1:
                     raise
                 time.sleep(0.2 * (attempt + 1))
         raise AssertionError("unreachable")

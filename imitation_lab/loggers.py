@@ -130,6 +130,7 @@ class WandbLogger:
             log.info("W&B disabled (logger.mode=disabled); metrics go to metrics.jsonl only.")
             return
         run_dir = Path(run_dir)
+        _check_wandb_env()
         id_file = run_dir / "wandb_run_id.txt"
         try:
             import wandb
@@ -222,6 +223,19 @@ def _online_or_offline(run_dir: Path) -> str:
         run_dir,
     )
     return "offline"
+
+
+def _check_wandb_env() -> None:
+    """W&B rejects an empty ``WANDB_*`` variable with a bare validation error: name it, and
+    ignore it (``logger.mode`` decides)."""
+    for name in ("WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "WANDB_ENTITY"):
+        if name in os.environ and not os.environ[name].strip():
+            log.warning(
+                "%s is set but empty; W&B would refuse to start. Ignoring it (unset it, or set "
+                "WANDB_MODE=offline|online|disabled).",
+                name,
+            )
+            del os.environ[name]
 
 
 def _init_run(wandb: Any, mode: str, timeout: float, kwargs: dict[str, Any]) -> Any:

@@ -24,7 +24,7 @@ from imitation_lab.config import TrainerSchema
 from imitation_lab.data.buffer import ObsNormalizer
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.evaluate import EvalResult
-from imitation_lab.loggers import Logger
+from imitation_lab.loggers import Logger, NullLogger
 from imitation_lab.policy import ImitationPolicy
 from imitation_lab.seeding import rng_state, set_rng_state
 
@@ -63,7 +63,7 @@ class Member:
         *,
         seed: int,
         normalizer: ObsNormalizer,
-        logger: Logger,
+        logger: Logger | None = None,
         score_fn: ScoreFn | None = None,
         metadata: dict[str, Any] | None = None,
         name: str | None = None,
@@ -74,7 +74,7 @@ class Member:
         self.settings = settings
         self.seed = seed
         self.normalizer = normalizer
-        self.logger = logger
+        self.logger: Logger = logger or NullLogger()  # attached once the run dir is ours
         self.score_fn = score_fn
         self.metadata = metadata or {}
         self.run_dir = Path(run_dir)
@@ -94,7 +94,8 @@ class Member:
 
     # ------------------------------------------------------------------ loop hooks
     def begin(self) -> None:
-        """Before the loop: resume when asked, start the first logging interval."""
+        """Before the loop: resume when asked (only reads: a refused resume changes nothing),
+        start the first logging interval."""
         if self.settings.resume:
             self._resume()
         self._interval = _Interval()
@@ -287,8 +288,17 @@ RESUME_MUST_MATCH = (
 
 
 def _check_same_setup(saved: dict[str, Any], current: dict[str, Any], source: Path) -> None:
-    """Raise ``CheckpointError`` naming every setting where checkpoint and run disagree."""
+    """Raise ``CheckpointError`` naming every setting where checkpoint and run disagree, or
+    that the checkpoint does not record (its setup could not be checked: refused)."""
     saved_flat, current_flat = _flatten(saved), _flatten(current)
+    checked = [k for k in current_flat if k.startswith(RESUME_MUST_MATCH)]
+    unrecorded = [k.removeprefix("config.") for k in checked if k not in saved_flat]
+    if unrecorded and not any(k.startswith(RESUME_MUST_MATCH) for k in saved_flat):
+        raise CheckpointError(
+            f"Checkpoint {source} does not record the setup it was trained with (no "
+            f"{', '.join(sorted(unrecorded)[:4])}...): resuming it could silently change the "
+            "dataset, model or optimizer. Start a new run in a new dir."
+        )
     diffs = [
         f"{key.removeprefix('config.')}: checkpoint {saved_flat[key]!r}, now {current_flat[key]!r}"
         for key in sorted(saved_flat.keys() & current_flat.keys())

@@ -8,18 +8,29 @@ import sys
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from imitation_lab.build import RunNames, resolved_config
+from imitation_lab.cli import CURRENT_SWEEP
 from imitation_lab.cluster import is_requeued
 from imitation_lab.config import register_configs, validate
-from imitation_lab.errors import ImitationLabError, TrainingDivergedError
+from imitation_lab.errors import ImitationLabError, TrainingDivergedError, storage_error_line
 from imitation_lab.fit import mean_summary
 from imitation_lab.group import MemberSpec, train_group
 from imitation_lab.hpo import TrialPruned
-from imitation_lab.run_dir import DONE, finished_summary, write_done, write_failed
+from imitation_lab.run_dir import (
+    DONE,
+    decide_resume,
+    finished_summary,
+    inspect_run,
+    owned,
+    write_done,
+    write_failed,
+    write_hydra_files,
+)
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
@@ -31,6 +42,10 @@ def run_dir_of(cfg: DictConfig) -> Path:
     if HydraConfig.initialized():
         return Path(HydraConfig.get().runtime.output_dir)
     return Path(os.getcwd())
+
+
+def in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def run_names(cfg: DictConfig) -> RunNames:
@@ -46,8 +61,21 @@ def run_names(cfg: DictConfig) -> RunNames:
     return RunNames(group=group, name=hydra_cfg.job.override_dirname or "default")
 
 
-def _job_overrides() -> list[str]:
+def job_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def hydra_files(cfg: DictConfig) -> dict[str, str]:
+    """``.hydra/{config,hydra,overrides}.yaml`` of this job, as Hydra itself writes them."""
+    job = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    files = {"config.yaml": OmegaConf.to_yaml(job), "overrides.yaml": _yaml(job_overrides())}
+    if HydraConfig.initialized():
+        files["hydra.yaml"] = OmegaConf.to_yaml(OmegaConf.create({"hydra": HydraConfig.get()}))
+    return files
+
+
+def _yaml(value: object) -> str:
+    return yaml.safe_dump(value, sort_keys=False)
 
 
 def member_specs(cfg: DictConfig, run_dir: Path) -> list[MemberSpec]:
@@ -55,53 +83,95 @@ def member_specs(cfg: DictConfig, run_dir: Path) -> list[MemberSpec]:
     names = run_names(cfg)
     num_seeds = int(cfg.trainer.num_seeds)
     if num_seeds == 1:
-        return [MemberSpec(cfg, run_dir, resolved_config(cfg), names)]
-    kept = [o for o in _job_overrides() if o.lstrip("+~").partition("=")[0] != "seed"]
+        return [MemberSpec(cfg, run_dir, resolved_config(cfg), names, hydra_files(cfg))]
+    kept = [o for o in job_overrides() if o.lstrip("+~").partition("=")[0] != "seed"]
     specs = []
     for seed in range(int(cfg.seed), int(cfg.seed) + num_seeds):
         member_cfg = cfg.copy()
         with open_dict(member_cfg):
             member_cfg.seed = seed
+        resolved = resolved_config(member_cfg)
+        files = {"config.yaml": _yaml(resolved), "overrides.yaml": _yaml([*kept, f"seed={seed}"])}
         specs.append(
             MemberSpec(
                 member_cfg,
                 run_dir / f"seed_{seed}",
-                resolved_config(member_cfg),
+                resolved,
                 RunNames(group=names.group, name=f"{names.name}-seed_{seed}"),
-                hydra_overrides=[*kept, f"seed={seed}"],
+                files,
             )
         )
     return specs
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Build everything from ``cfg``, train, evaluate; returns the summary metrics."""
-    validate(cfg)
-    if is_requeued():  # Slurm reran this job (preempted/timed out): continue its run dir
-        cfg.trainer.resume = True
+    """Build everything from ``cfg``, train, evaluate; returns the summary metrics.
+
+    The run dir is this run's for its whole life (``owned``). Nothing is written into it
+    before every check has passed; a job that fails before it starts leaves its record
+    (``FAILED.json``, ``.hydra/``) only in a dir that held no run.
+    """
     run_dir = run_dir_of(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resolved = resolved_config(cfg)
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        done = finished_summary(run_dir, resolved)
-        if done is not None:  # a re-run sweep: this job already finished with this config
-            log.info("%s has %s for this exact config: skipped.", run_dir, DONE)
-            return done
-    specs = member_specs(cfg, run_dir)
-    outcomes = train_group(specs)
+    if in_sweep():
+        CURRENT_SWEEP["dir"] = str(HydraConfig.get().sweep.dir)
+    with owned(run_dir):
+        state = inspect_run(run_dir)
+        started = False
+
+        def start() -> None:
+            nonlocal started
+            started = True
+            if int(cfg.trainer.num_seeds) > 1:
+                write_hydra_files(run_dir, hydra_files(cfg))
+
+        try:
+            validate(cfg)
+            if is_requeued():  # Slurm reran this job (preempted/timed out): continue its dir
+                cfg.trainer.resume = True
+            resolved = resolved_config(cfg)
+            if in_sweep() and state.kind == "finished":
+                done = finished_summary(run_dir, resolved)
+                if done is not None:  # a re-run sweep: this job finished with this config
+                    log.info("%s has %s for this exact config: skipped.", run_dir, DONE)
+                    return done
+            resume = decide_resume(
+                state,
+                resolved,
+                bool(cfg.trainer.resume),
+                run_dir,
+                sweep=in_sweep(),
+                command=f"python -m imitation_lab.train {' '.join(job_overrides())}",
+            )
+            if resume != bool(cfg.trainer.resume):
+                cfg.trainer.resume = resume
+            outcomes = train_group(member_specs(cfg, run_dir), on_start=start)
+        except TrialPruned:
+            raise
+        except Exception as err:
+            if not started and state.empty:  # a new job that failed at start: on record
+                write_hydra_files(run_dir, hydra_files(cfg))
+                write_failed(run_dir, err)
+            elif started and int(cfg.trainer.num_seeds) > 1:
+                write_failed(run_dir, err)
+            raise
+        return _job_summary(run_dir, resolved, outcomes)
+
+
+def _job_summary(run_dir: Path, resolved: dict, outcomes: list) -> dict[str, float]:
     failed = [o for o in outcomes if o.error is not None]
-    if len(specs) == 1:
+    if len(outcomes) == 1:
         if failed:
-            raise failed[0].error  # type: ignore[misc]
-        assert outcomes[0].summary is not None
+            raise failed[0].error
         return outcomes[0].summary
     if failed:
         names = ", ".join(o.spec.run_dir.name for o in failed)
-        raise TrainingDivergedError(
-            f"{len(failed)} of {len(specs)} seeds stopped ({names}); the others finished. "
+        error = TrainingDivergedError(
+            f"{len(failed)} of {len(outcomes)} seeds stopped ({names}); the others finished. "
             f"First error: {failed[0].error}"
         )
-    summary = mean_summary([o.summary for o in outcomes if o.summary is not None])
+        write_failed(run_dir, error)
+        raise error
+    summary = mean_summary([o.summary for o in outcomes])
     write_done(run_dir, resolved, summary)
     return summary
 
@@ -115,7 +185,7 @@ def main(cfg: DictConfig) -> float:
     try:
         summary = train(cfg)
     except KeyboardInterrupt:
-        if HydraConfig.get().mode == RunMode.MULTIRUN or os.environ.get("HYDRA_FULL_ERROR") == "1":
+        if in_sweep() or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(
             f"error: interrupted. Continue from the last checkpoint with the same overrides and "
@@ -126,20 +196,20 @@ def main(cfg: DictConfig) -> float:
     except TrialPruned as pruned:  # the Optuna pruner stopped this trial: not a failure
         return pruned.value
     except Exception as err:
-        write_failed(run_dir_of(cfg), err)  # the report lists it; other sweep jobs go on
-        if HydraConfig.get().mode == RunMode.MULTIRUN:  # Hydra marks the job failed, goes on
+        if in_sweep():  # Hydra marks the job failed and goes on with the others
             log.error("Job failed (%s: %s); the other jobs continue.", type(err).__name__, err)
             raise
-        if not isinstance(err, ImitationLabError) or os.environ.get("HYDRA_FULL_ERROR") == "1":
+        line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
+        if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         # one line on stderr, no traceback (FAILED.json in the run dir has the full record)
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {line}", file=sys.stderr)
         sys.exit(1)
     return float(summary.get("final/normalized_score", summary.get("final/return_mean", 0.0)))
 
 
 if __name__ == "__main__":
-    from imitation_lab.cli import pop_debug_flag
+    from imitation_lab.cli import pop_debug_flag, run_interruptible
 
     sys.argv = pop_debug_flag(sys.argv)
-    main()
+    run_interruptible(main)

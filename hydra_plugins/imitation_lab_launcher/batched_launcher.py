@@ -8,13 +8,11 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import (
     JobReturn,
     JobStatus,
-    _save_config,
     configure_log,
     filter_overrides,
     setup_globals,
@@ -68,23 +66,16 @@ class BatchedLauncher(Launcher):
         for offset, overrides in enumerate(job_overrides):
             idx = initial_job_idx + offset
             log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
-            job_cfg, task_cfg = self._prepare(idx, list(overrides))
+            job_cfg, task_cfg, files = self._prepare(idx, list(overrides))
             job_cfgs.append(job_cfg)
             returns.append(_job_return(job_cfg, task_cfg))
-            specs.append(
-                job_spec(task_cfg, Path(job_cfg.hydra.runtime.output_dir), run_names(task_cfg))
-            )
-        if job_cfgs:  # log as a job does (console + job 0's train.log); the others get theirs
+            run_dir = Path(job_cfg.hydra.runtime.output_dir)
+            specs.append(job_spec(task_cfg, run_dir, run_names(task_cfg), files))
+        if job_cfgs:  # console lines as a job logs them (train.log: opened per member)
             HydraConfig.instance().set_config(job_cfgs[0])
             configure_log(job_cfgs[0].hydra.job_logging, job_cfgs[0].hydra.verbose)
         HydraConfig.instance().cfg = original  # type: ignore[assignment]
-        handlers = _log_to_job_files(specs[1:])
-        try:
-            results = train_jobs(specs, max_members=self.max_members, n_jobs=self.n_jobs)
-        finally:
-            for handler in handlers:
-                logging.getLogger().removeHandler(handler)
-                handler.close()
+        results = train_jobs(specs, max_members=self.max_members, n_jobs=self.n_jobs)
         for ret, result in zip(returns, results, strict=True):
             if result.error is None:
                 ret.status, ret.return_value = JobStatus.COMPLETED, result.objective
@@ -92,9 +83,12 @@ class BatchedLauncher(Launcher):
                 ret.status, ret.return_value = JobStatus.FAILED, result.error
         return returns
 
-    def _prepare(self, idx: int, overrides: list[str]) -> tuple[DictConfig, DictConfig]:
-        """The job's config as ``run_job`` makes it: output dir, ``.hydra/``, interpolations
-        resolved with the job's own ``HydraConfig``; returns (full config, task config)."""
+    def _prepare(
+        self, idx: int, overrides: list[str]
+    ) -> tuple[DictConfig, DictConfig, dict[str, str]]:
+        """The job's config as ``run_job`` makes it (output dir, interpolations resolved with
+        the job's own ``HydraConfig``); returns (full config, task config, its ``.hydra``
+        files, written by the group once the job starts). Nothing is written here."""
         assert self.config is not None and self.hydra_context is not None
         job_cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         with open_dict(job_cfg):
@@ -105,18 +99,16 @@ class BatchedLauncher(Launcher):
         with read_write(job_cfg.hydra.runtime), open_dict(job_cfg.hydra.runtime):
             job_cfg.hydra.runtime.output_dir = os.path.abspath(output_dir)
         HydraConfig.instance().set_config(job_cfg)
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
         task_cfg = copy.deepcopy(job_cfg)
         with read_write(task_cfg), open_dict(task_cfg):
             del task_cfg["hydra"]
-        hydra_cfg = copy.deepcopy(HydraConfig.instance().cfg)
-        if job_cfg.hydra.output_subdir is not None:
-            hydra_output = Path(output_dir) / str(job_cfg.hydra.output_subdir)
-            _save_config(task_cfg, "config.yaml", hydra_output)
-            _save_config(hydra_cfg, "hydra.yaml", hydra_output)
-            _save_config(job_cfg.hydra.overrides.task, "overrides.yaml", hydra_output)
+        files = {
+            "config.yaml": OmegaConf.to_yaml(task_cfg),
+            "hydra.yaml": OmegaConf.to_yaml(OmegaConf.create({"hydra": HydraConfig.get()})),
+            "overrides.yaml": OmegaConf.to_yaml(job_cfg.hydra.overrides.task),
+        }
         OmegaConf.resolve(task_cfg)  # ${hydra:...} needs this job's HydraConfig: resolve now
-        return job_cfg, task_cfg
+        return job_cfg, task_cfg, files
 
 
 def _job_return(job_cfg: DictConfig, task_cfg: DictConfig) -> JobReturn:
@@ -129,15 +121,3 @@ def _job_return(job_cfg: DictConfig, task_cfg: DictConfig) -> JobReturn:
     ret.working_dir = os.getcwd()
     ret.task_name = str(job_cfg.hydra.job.name)
     return ret
-
-
-def _log_to_job_files(specs: Sequence[Any]) -> list[logging.Handler]:
-    """Each job's ``<run dir>/train.log`` gets the group's log lines, as a single job's would."""
-    formatter = logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    handlers: list[logging.Handler] = []
-    for spec in specs:
-        handler = logging.FileHandler(Path(spec.run_dir) / "train.log")
-        handler.setFormatter(formatter)
-        logging.getLogger().addHandler(handler)
-        handlers.append(handler)
-    return handlers

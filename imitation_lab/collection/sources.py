@@ -56,7 +56,7 @@ def zoo_source(
         expert = find_expert(name, root, env_id=env_id, deterministic=deterministic)
     except ImportError as err:
         raise DatasetError(f"Expert '{name}': {err}") from err
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, gym.error.Error) as err:
         raise DatasetError(f"Cannot load expert '{name}' from {root}: {err}") from err
     return PolicySource(
         expert,
@@ -101,7 +101,13 @@ def checkpoint_source(path: str, env_id: str | None = None) -> PolicySource:
         raise DatasetError(
             f"Checkpoint {path} records no env id/config; set source.env_id=<gymnasium id>."
         )
-    env = gym.make(env_id)
+    try:
+        env = gym.make(env_id)
+    except gym.error.Error as err:
+        raise DatasetError(
+            f"source.env_id: env {env_id!r} cannot be created ({type(err).__name__}: {err}). "
+            "Install its package or set source.env_id=<an installed gymnasium id>."
+        ) from err
     obs_space, act_space = env.observation_space, env.action_space
     env.close()
     cfg = OmegaConf.create(metadata["config"])

@@ -22,6 +22,7 @@ import numpy as np
 from minari import MinariDataset
 from minari.data_collector.episode_buffer import EpisodeBuffer
 
+from imitation_lab.data.staging import staged_write
 from imitation_lab.errors import DatasetError
 from imitation_lab.rollout import ActionNoise, Episode, PolicyFn, SeededEpisodes
 from imitation_lab.rollout import rollout as run_episodes
@@ -236,8 +237,12 @@ def collect_dataset(
     ref_policy: PolicyFn | None = None,
     env_kwargs: dict[str, Any] | None = None,
     eval_env_id: str | None = None,
+    overwrite: bool = False,
 ) -> MinariDataset:
     """Collect ``policy``'s episodes (plus ``noise``) into a new local Minari dataset.
+
+    The dataset is written aside and moved into the store only when complete; an existing
+    one with the same id is replaced then (``overwrite``), never before.
 
     ``ref_min_score`` is a uniform random policy's mean return and ``ref_max_score`` that of
     ``ref_policy`` (default: ``policy`` itself, without noise), each over ``ref_episodes``
@@ -266,9 +271,9 @@ def collect_dataset(
         raise DatasetError(f"Reference scores for '{dataset_id}' are not finite: {refs}.")
     env_spec = gym.make(env_id, **env_kwargs).spec
     eval_spec = gym.make(eval_env_id or env_id, **env_kwargs).spec
-    with warnings.catch_warnings():
+    with staged_write(dataset_id, overwrite=overwrite), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # author/email/permalink not set
-        dataset = minari.create_dataset_from_buffers(
+        minari.create_dataset_from_buffers(
             dataset_id=dataset_id,
             buffer=data.buffers,
             env=env_spec,
@@ -279,4 +284,4 @@ def collect_dataset(
             ref_max_score=refs.ref_max_score,
             description=description,
         )
-    return minari.load_dataset(dataset.spec.dataset_id)
+    return minari.load_dataset(dataset_id)

@@ -13,7 +13,7 @@ from minari import MinariDataset
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.cache import load_flat
 from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
-from imitation_lab.data.store import Builders, load_or_build
+from imitation_lab.data.store import Builders, load_or_build, unreadable
 from imitation_lab.errors import DatasetError
 
 _VERSION = re.compile(r"-v(\d+)$")
@@ -68,6 +68,24 @@ def recover_eval_env(dataset: MinariDataset) -> gym.Env:
         ) from err
 
 
+def check_contents(dataset: MinariDataset, data: OfflineData) -> None:
+    """What flattening cannot catch: too few transitions, observations of the wrong shape."""
+    dataset_id = dataset.spec.dataset_id
+    if len(data) < 2:
+        raise DatasetError(
+            f"Dataset '{dataset_id}' has {len(data)} transition(s): behaviour cloning needs "
+            "at least 2 (observation statistics, minibatches), and far more to learn. Collect "
+            "more episodes."
+        )
+    space = dataset.observation_space
+    if isinstance(space, gym.spaces.Box) and tuple(data.obs.shape[1:]) != tuple(space.shape):
+        raise DatasetError(
+            f"Dataset '{dataset_id}' stores observations of shape {tuple(data.obs.shape[1:])} "
+            f"but its observation space is {space}: the data files do not match their "
+            "metadata. Rebuild the dataset."
+        )
+
+
 def dataset_info(
     dataset: MinariDataset, content_key: str, eval_env_id: str | None = None
 ) -> dict[str, Any]:
@@ -114,7 +132,11 @@ def load_training_data(
         eval_env_id = env.spec.id if env.spec else None
     finally:
         env.close()
-    data, key = load_flat(dataset, use_cache=use_cache)
+    try:
+        data, key = load_flat(dataset, use_cache=use_cache)
+    except (OSError, KeyError, ValueError, RuntimeError) as err:  # h5py on a damaged file
+        raise unreadable(dataset_id, err) from err
+    check_contents(dataset, data)
     info = dataset_info(dataset, key, eval_env_id)
     return LoadedDataset(dataset, data, normalized_score_fn(dataset), info)
 

@@ -1,21 +1,25 @@
 """Find a Minari dataset: local store first, then a builder (built-ins), then Minari's download.
 
 Builders are passed in by the caller (``imitation_lab.build`` passes the built-in recipes of
-``imitation_lab.collection.builtin``): reading datasets does not depend on making them.
+``imitation_lab.collection.builtin``): reading datasets does not depend on making them. Ids
+are checked before any filesystem call; builds and downloads are written aside and moved in
+whole (``imitation_lab.data.staging``), so a loader never sees half a dataset.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urlparse
 
 import minari
 from minari import MinariDataset
-from minari.storage.datasets_root_dir import get_dataset_path
 
+from imitation_lab.data.ids import check_dataset_id, dataset_dir, store_root
+from imitation_lab.data.staging import staged_write, store_lock
 from imitation_lab.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -23,47 +27,69 @@ log = logging.getLogger(__name__)
 Builders = Mapping[str, Callable[[], object]]
 #: ids in this namespace are made by imitation_lab (built-in or `collect`), never downloaded
 OWN_NAMESPACE = "imitation-lab"
-
-
-def datasets_root() -> Path:
-    """The local Minari store (``MINARI_DATASETS_PATH`` or ``~/.minari/datasets``)."""
-    return Path(get_dataset_path()).expanduser()
+PROBE_TIMEOUT_S = 2.0  # one connection attempt to the remote before downloading
+REMOTE_HOSTS = {"hf": "huggingface.co", "gcp": "storage.googleapis.com"}
 
 
 def is_local(dataset_id: str) -> bool:
-    """Whether ``dataset_id`` is complete in the local store."""
-    return (Path(get_dataset_path(dataset_id)) / "data").exists()
+    """Whether ``dataset_id`` (checked first) is complete in the local store."""
+    return (dataset_dir(check_dataset_id(dataset_id)) / "data").exists()
 
 
-@contextlib.contextmanager
-def _store_lock() -> Iterator[None]:
-    """Serialize building/downloading across processes (parallel sweep jobs share a store)."""
-    root = datasets_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".imitation_lab.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def remote_host() -> tuple[str, int] | None:
+    """The host Minari downloads from (``MINARI_REMOTE``, Hugging Face by default), or None
+    when it cannot be probed directly (behind a proxy)."""
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    from minari.storage.remotes import DEFAULT_REMOTE
+
+    kind = os.environ.get("MINARI_REMOTE", DEFAULT_REMOTE).split("://", 1)[0]
+    if kind == "hf" and os.environ.get("HF_ENDPOINT"):
+        parsed = urlparse(os.environ["HF_ENDPOINT"])
+        return parsed.hostname or "huggingface.co", parsed.port or 443
+    host = REMOTE_HOSTS.get(kind)
+    return (host, 443) if host else None
+
+
+def probe_remote(dataset_id: str) -> None:
+    """One quick connection to the remote: offline is one clear error in seconds, not after
+    the hub's retry storm."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise _offline(dataset_id, "HF_HUB_OFFLINE=1 is set")
+    address = remote_host()
+    if address is None:
+        return
+    start = time.monotonic()
+    try:
+        socket.create_connection(address, timeout=PROBE_TIMEOUT_S).close()
+    except OSError as err:
+        waited = time.monotonic() - start
+        raise _offline(dataset_id, f"{address[0]} did not answer ({err}; {waited:.1f} s)") from err
+
+
+def _offline(dataset_id: str, why: str) -> DatasetError:
+    return DatasetError(
+        f"Dataset '{dataset_id}' is not in the local Minari store ({store_root()}) and cannot "
+        f"be downloaded: {why}. Connect to the network and retry, copy the dataset into the "
+        "store, or train on a built-in dataset (dataset=pendulum)."
+    )
 
 
 def download(dataset_id: str, builders: Builders) -> None:
-    """Minari's remote download, with network and unknown-id failures as one clear error."""
+    """Minari's remote download into a staging store, then moved in whole."""
+    probe_remote(dataset_id)
     try:
-        minari.download_dataset(dataset_id)
+        with staged_write(dataset_id):
+            minari.download_dataset(dataset_id)
+    except DatasetError:
+        raise
     except Exception as err:  # network errors come from several libraries (urllib3, gcs, hf)
         raise DatasetError(
-            f"Dataset '{dataset_id}' is not in the local Minari store ({datasets_root()}), "
+            f"Dataset '{dataset_id}' is not in the local Minari store ({store_root()}), "
             f"is not a built-in dataset ({', '.join(sorted(builders))}), and "
             f"downloading it failed: {type(err).__name__}: {err}. Check the id "
             "(`minari list remote`), your network, or build it with imitation_lab's collect."
         ) from err
-    if not is_local(dataset_id):
-        raise DatasetError(
-            f"Downloading '{dataset_id}' reported success but left no data in "
-            f"{get_dataset_path(dataset_id)} (Minari#220). Delete that folder and retry."
-        )
 
 
 def _not_built(dataset_id: str) -> DatasetError:
@@ -71,7 +97,7 @@ def _not_built(dataset_id: str) -> DatasetError:
     parts = dataset_id.split("/")
     preset = "_".join(parts[1:]).rsplit("-v", 1)[0] if len(parts) == 3 else "<name>"
     return DatasetError(
-        f"Dataset '{dataset_id}' is not in the local Minari store ({datasets_root()}) and is "
+        f"Dataset '{dataset_id}' is not in the local Minari store ({store_root()}) and is "
         f"not a built-in dataset; ids under '{OWN_NAMESPACE}/' are made locally, never "
         f"downloaded. Build it first: `imitation-lab collect preset={preset}` (if "
         f"conf/collect/preset/{preset}.yaml exists) or `imitation-lab collect ... "
@@ -84,8 +110,9 @@ def load_or_build(
 ) -> MinariDataset:
     """Load ``dataset_id`` from the local store, building or downloading it on first use."""
     builders = builders or {}
+    check_dataset_id(dataset_id)
     if not is_local(dataset_id):
-        with _store_lock():
+        with store_lock():
             if not is_local(dataset_id):  # another process may have finished it meanwhile
                 if dataset_id in builders:
                     builders[dataset_id]()
@@ -96,14 +123,22 @@ def load_or_build(
                 else:
                     raise DatasetError(
                         f"Dataset '{dataset_id}' is not in the local Minari store "
-                        f"({datasets_root()}) and dataset.download=false. Set "
+                        f"({store_root()}) and dataset.download=false. Set "
                         "dataset.download=true, or pick a built-in id: "
                         f"{', '.join(sorted(builders))}."
                     )
     try:
         return minari.load_dataset(dataset_id)
     except Exception as err:
-        raise DatasetError(
-            f"Dataset '{dataset_id}' exists at {get_dataset_path(dataset_id)} but could not be "
-            f"read: {type(err).__name__}: {err}. Delete the folder to rebuild/redownload it."
-        ) from err
+        raise unreadable(dataset_id, err) from err
+
+
+def unreadable(dataset_id: str, err: BaseException) -> DatasetError:
+    """A dataset whose files cannot be read (corrupt, truncated, foreign): one line."""
+    detail = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return DatasetError(
+        f"Dataset '{dataset_id}' at {dataset_dir(dataset_id)} cannot be read "
+        f"({type(err).__name__}: {detail}): its files are corrupt, truncated or not Minari's. "
+        f"Remove it with `minari delete {dataset_id}` and run again (built-in ids are rebuilt, "
+        "remote ids downloaded; your own: imitation-lab collect ... overwrite=true)."
+    )

@@ -65,12 +65,17 @@ def _job_dirs(sweep_dir: Path) -> list[Path]:
     """Job folders; a ``trainer.num_seeds=K`` job counts as its K ``seed_<s>/`` folders."""
     dirs = []
     for job in sorted(
-        (p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")),
-        key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name),
+        (p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")), key=_job_order
     ):
         seeds = [p.parent.parent for p in job.glob("seed_*/.hydra/overrides.yaml")]
         dirs.extend(sorted(seeds, key=lambda p: int(p.name.removeprefix("seed_"))) or [job])
     return dirs
+
+
+def _job_order(path: Path) -> tuple[bool, int, str]:
+    """Job folders in job order: ``3`` or ``3-<hash>`` by their number, then by name."""
+    number = path.name.split("-", 1)[0]
+    return (not number.isdigit(), int(number) if number.isdigit() else 0, path.name)
 
 
 def load_jobs(sweep_dir: Path) -> list[Job]:

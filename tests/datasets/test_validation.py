@@ -76,6 +76,7 @@ def test_offline_download_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     def no_network(*args: object, **kwargs: object) -> None:
         raise ConnectionError("Failed to resolve 'storage.googleapis.com'")
 
+    monkeypatch.setattr("imitation_lab.data.store.probe_remote", lambda dataset_id: None)
     monkeypatch.setattr(minari.storage.hosting, "list_remote_datasets", no_network)
     with pytest.raises(DatasetError) as err:
         load_or_build("mujoco/halfcheetah/expert-v0")
@@ -86,8 +87,9 @@ def test_offline_download_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_download_that_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Minari#220: a download that 'succeeds' but writes no data is caught after the download."""
+    monkeypatch.setattr("imitation_lab.data.store.probe_remote", lambda dataset_id: None)
     monkeypatch.setattr(minari, "download_dataset", lambda dataset_id: None)
-    with pytest.raises(DatasetError, match=r"reported success but left no data"):
+    with pytest.raises(DatasetError, match=r"left no data .*Minari#220.*nothing in the store"):
         load_or_build("mujoco/hopper/medium-v0")
 
 

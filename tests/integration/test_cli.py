@@ -14,6 +14,7 @@ import yaml
 
 from tests.conftest import REPO_ROOT
 from tests.helpers import FAST
+from tests.sweeps.conftest import job_dir
 
 
 def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -63,8 +64,8 @@ def test_multirun_makes_one_run_dir_per_job(tmp_path: Path) -> None:
         REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    jobs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir() and p.name.isdigit())
-    assert [p.name for p in jobs] == ["0", "1"]
+    jobs = [job_dir(tmp_path / "sweep", n) for n in (0, 1)]
+    assert len([p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]) == 2
     seeds = []
     for job in jobs:
         seeds.append(yaml.safe_load((job / ".hydra" / "config.yaml").read_text())["seed"])

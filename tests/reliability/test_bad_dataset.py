@@ -22,7 +22,11 @@ def _no_network(*args: object, **kwargs: object) -> None:
     raise ConnectionError("Failed to resolve 'huggingface.co' (no network)")
 
 
-def test_remote_id_while_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_remote_id_when_the_hub_fails_after_the_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The probe got through, the download itself fails (e.g. the network dropped)."""
+    monkeypatch.setattr("imitation_lab.data.store.probe_remote", lambda dataset_id: None)
     monkeypatch.setattr(minari.storage.hosting, "list_remote_datasets", _no_network)
     line = run_main_in_process(
         tmp_path, ["dataset.id=mujoco/hopper/expert-v0"], monkeypatch, capsys
@@ -33,6 +37,7 @@ def test_remote_id_while_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_unknown_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     """The remote answers but has no such dataset."""
+    monkeypatch.setattr("imitation_lab.data.store.probe_remote", lambda dataset_id: None)
     monkeypatch.setattr(minari.storage.hosting, "list_remote_datasets", lambda **kw: {})
     line = run_main_in_process(
         tmp_path, ["dataset.id=nobody/nothing/expert-v0"], monkeypatch, capsys

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from imitation_lab.report import load_jobs, report
 from imitation_lab.run_dir import DONE, FAILED
@@ -38,7 +39,16 @@ def test_a_job_that_diverges_does_not_cost_the_sweep(minari_store: Path, tmp_pat
     job_failed = result.stdout.index("Job failed (TrainingDivergedError: Loss became")
     assert result.stdout.index("#1 : ") > job_failed
 
-    failed, done = sweep_dir / "0", sweep_dir / "1"  # ...after every job ran
+    jobs = {
+        next(
+            o
+            for o in yaml.safe_load((p / ".hydra" / "overrides.yaml").read_text())
+            if o.startswith("scheduler.gamma")
+        ): p
+        for p in sweep_dir.iterdir()
+        if p.is_dir()
+    }
+    failed, done = jobs["scheduler.gamma=1e+30"], jobs["scheduler.gamma=0.5"]  # after every job
     assert json.loads((failed / FAILED).read_text())["error"] == "TrainingDivergedError"
     assert not (failed / DONE).exists()
     assert torch.load(failed / "checkpoints" / "last.pt", weights_only=True)["step"] == 100
@@ -46,7 +56,8 @@ def test_a_job_that_diverges_does_not_cost_the_sweep(minari_store: Path, tmp_pat
     assert torch.load(done / "checkpoints" / "last.pt", weights_only=True)["step"] == 200
 
     status = {job.name: job.status for job in load_jobs(sweep_dir)}
-    assert status == {"0": "failed", "1": "done"}
+    assert status == {failed.name: "failed", done.name: "done"}
     report(sweep_dir, tmp_path / "report")
     markdown = (tmp_path / "report" / "results.md").read_text()
-    assert "| 0 | failed | `scheduler.gamma=1e+30` | TrainingDivergedError: Loss became" in markdown
+    row = f"| {failed.name} | failed | `scheduler.gamma=1e+30` | TrainingDivergedError: Loss became"
+    assert row in markdown

@@ -22,7 +22,7 @@ from imitation_lab import hpo
 from imitation_lab.report import main as report_main
 from imitation_lab.run_dir import DONE
 from tests.slurm.cluster import SlurmCluster
-from tests.sweeps.conftest import TINY, sweep_env
+from tests.sweeps.conftest import TINY, job_dir, sweep_env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug"]  # as in the README
@@ -83,7 +83,7 @@ def test_sweep_runs_as_a_job_array(slurm_cluster: SlurmCluster, built_pendulum: 
     script = next(sweep.glob(".submitit/*/*_submission.sh")).read_text()
     assert re.search(r"#SBATCH --array=0-1%\d+\n", script) and "--partition=debug\n" in script
     for num in (0, 1):
-        job = sweep / str(num)
+        job = job_dir(sweep, num)
         hydra_job = yaml.safe_load((job / ".hydra" / "hydra.yaml").read_text())["hydra"]["job"]
         assert re.fullmatch(rf"\d+_{num}", hydra_job["id"])  # the Slurm array task ran it
         done = json.loads((job / DONE).read_text())
@@ -122,10 +122,9 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
         text=True,
     )
     try:
-        job_dir = _wait("job", lambda: next(sweep.glob(".submitit/*/*_submitted.pkl"), None), proc)
-        job_dir = job_dir.parent  # .submitit/<Slurm job id> (a single job is no array)
-        job_id, log = job_dir.name, job_dir / f"{job_dir.name}_0_log.out"
-        metrics = sweep / "0" / "metrics.jsonl"
+        pickled = _wait("job", lambda: next(sweep.glob(".submitit/*/*_submitted.pkl"), None), proc)
+        submitit_dir = pickled.parent  # .submitit/<Slurm job id> (a single job is no array)
+        job_id, log = submitit_dir.name, submitit_dir / f"{submitit_dir.name}_0_log.out"
 
         def resumed() -> list[int]:
             text = log.read_text() if log.exists() else ""
@@ -136,7 +135,8 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
             return len(re.findall(r"^submitit INFO .* - Loading pickle", text, re.MULTILINE))
 
         def last_checkpoint() -> int:
-            path = sweep / "0" / "checkpoints" / "last.pt"
+            found = list(sweep.glob("0-*/checkpoints/last.pt"))  # job 0: <number>-<hash>
+            path = found[0] if found else sweep / "missing"
             try:  # written atomically (rename): either the old or the new file
                 return int(torch.load(path, weights_only=True)["step"]) if path.exists() else -1
             except (RuntimeError, EOFError, OSError, ValueError):
@@ -171,12 +171,13 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
     first, second = resumed()
     assert 0 < first < second < 8000  # each attempt continued from the last checkpoint
     assert "Restarts=2" in job_info
+    metrics = job_dir(sweep, 0) / "metrics.jsonl"
     lines = [json.loads(x) for x in metrics.read_text().splitlines()]
     steps = [x["step"] for x in lines if "train/loss" in x]
     assert steps == list(range(250, 8001, 250))  # no step lost or written twice
     assert lines[-1]["step"] == -1  # the summary
-    assert (sweep / "0" / DONE).exists()
-    ours = torch.load(sweep / "0" / "checkpoints" / "last.pt", weights_only=True)
+    assert (job_dir(sweep, 0) / DONE).exists()
+    ours = torch.load(job_dir(sweep, 0) / "checkpoints" / "last.pt", weights_only=True)
     ref = torch.load(tmp_path / "reference" / "checkpoints" / "last.pt", weights_only=True)
     assert ours["step"] == ref["step"] == 8000
     assert ours["policy"].keys() == ref["policy"].keys()

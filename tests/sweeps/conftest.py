@@ -25,6 +25,12 @@ TINY = [
 ]
 
 
+def job_dir(sweep_dir: Path, number: int) -> Path:
+    """The folder of job ``number`` of a sweep (``<number>-<config hash>``)."""
+    (found,) = [p for p in Path(sweep_dir).glob(f"{number}-*") if p.is_dir()]
+    return found
+
+
 @dataclass
 class Sweep:
     """A finished ``-m`` run: its folder and the process result."""

@@ -10,7 +10,7 @@ import yaml
 
 from imitation_lab.report import load_jobs, report
 from imitation_lab.run_dir import DONE, FAILED
-from tests.sweeps.conftest import run_sweep
+from tests.sweeps.conftest import job_dir, run_sweep
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +22,7 @@ def test_a_study_trains_in_one_process_and_each_job_keeps_its_run_dir(
     sweep = run_sweep(tmp_path / "study", overrides, built_pendulum)
     assert sweep.proc.returncode == 0, sweep.log[-3000:]
     assert "1 group(s) of 4 members" in sweep.log
-    jobs = sorted(p for p in sweep.dir.iterdir() if p.name.isdigit())
-    assert [p.name for p in jobs] == ["0", "1", "2", "3"]
+    jobs = [job_dir(sweep.dir, n) for n in range(4)]
     run_ids = set()
     for job in jobs:
         own = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())
@@ -54,7 +53,8 @@ def test_a_job_with_a_bad_value_fails_alone(tmp_path: Path, built_pendulum: Path
         tmp_path / "bad", ["hydra/launcher=batched", "optim.lr=0.001,-1"], built_pendulum
     )
     assert sweep.proc.returncode != 0  # the sweep says a job failed
-    assert (sweep.dir / "0" / DONE).exists()
-    failed = json.loads((sweep.dir / "1" / FAILED).read_text())
+    assert (job_dir(sweep.dir, 0) / DONE).exists()
+    failed = json.loads((job_dir(sweep.dir, 1) / FAILED).read_text())
     assert "optim.lr" in failed["message"]
-    assert {job.name: job.status for job in load_jobs(sweep.dir)} == {"0": "done", "1": "failed"}
+    status = {job.name: job.status for job in load_jobs(sweep.dir)}
+    assert status == {job_dir(sweep.dir, 0).name: "done", job_dir(sweep.dir, 1).name: "failed"}

@@ -17,7 +17,7 @@ from imitation_lab.errors import SweepError
 from imitation_lab.report import main as report_main
 from imitation_lab.report import report
 from imitation_lab.run_dir import DONE
-from tests.sweeps.conftest import Sweep
+from tests.sweeps.conftest import Sweep, job_dir
 
 pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -108,12 +108,13 @@ def test_failed_job_is_listed(failing_sweep: Sweep, tmp_path: Path):
     assert rows["optim.lr=0.001"]["n"] == "1"
     md = (tmp_path / "results.md").read_text()
     assert "## Failed or unfinished jobs" in md
-    assert "| 1 | failed | `optim.lr=-1`" in md and "ConfigError" in md
+    assert f"| {job_dir(failing_sweep.dir, 1).name} | failed | `optim.lr=-1`" in md
+    assert "ConfigError" in md
 
 
 def test_not_a_sweep_is_one_clear_error(report_sweep: Sweep, tmp_path: Path, capsys):
     with pytest.raises(SweepError, match="is a single run"):
-        report(report_sweep.dir / "0", tmp_path / "out")
+        report(job_dir(report_sweep.dir, 0), tmp_path / "out")
     with pytest.raises(SweepError, match="not a Hydra sweep"):
         report(tmp_path, tmp_path / "out")
     with pytest.raises(SystemExit) as exit_info:
