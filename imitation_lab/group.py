@@ -76,7 +76,12 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
     check_same_group(specs)
     first = specs[0].cfg
     if loaded is None:
-        loaded = build.load_dataset(first.dataset.id, download=first.dataset.download)
+        keys = first.dataset.get("obs_keys")
+        loaded = build.load_dataset(
+            first.dataset.id,
+            download=first.dataset.download,
+            obs_keys=None if keys is None else list(keys),
+        )
     log.info(
         "Dataset %s: %d episodes, %d transitions.",
         first.dataset.id,
@@ -88,7 +93,7 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
             write_hydra_dir(spec.run_dir, spec.resolved, spec.hydra_overrides)
         write_dataset_info(spec.run_dir, loaded.info)
     settings = build.trainer_settings(first)
-    normalizer = build.make_normalizer(first, loaded.data)
+    normalizer = build.make_normalizer(first, loaded)
     score_fn = build.score_fn_of(loaded)
     eval_env = build.make_eval_env(first, loaded, num_members=len(specs))
     members: list[Member] = []
@@ -98,7 +103,7 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
             seed_everything(spec.seed, spec.cfg.deterministic)  # the init of a run with it
             policy = build.build_policy(
                 spec.cfg,
-                loaded.dataset.observation_space,
+                loaded.observation_space,
                 loaded.dataset.action_space,
                 settings.steps,
             )
@@ -127,6 +132,7 @@ def train_group(specs: Sequence[MemberSpec], loaded: LoadedDataset | None = None
             settings,
             normalizer=normalizer,
             eval_env=eval_env,
+            obs_spec=loaded.obs_spec,
         ).run()
         finished = True
     except Exception as err:  # the whole group stopped: every member records why
