@@ -157,7 +157,9 @@ class BoundingSchema:
 @dataclass
 class DatasetSchema:
     id: str = MISSING  # a Minari dataset id
-    normalize_obs: bool = True  # per-key statistics for vector parts; images are scaled in the actor
+    normalize_obs: bool = (
+        True  # per-key statistics for vector parts; images are scaled in the actor
+    )
     download: bool = True
     obs_keys: list[str] | None = None  # observation keys fed to the actor (null: all but text)
 

@@ -31,14 +31,15 @@ FEEDABLE = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiBinary, gym.spa
 
 def is_text(space: gym.Space) -> bool:
     """``Text`` and other string spaces (MiniGrid's ``MissionSpace``): dropped, never fed."""
-    return isinstance(space, gym.spaces.Text) or getattr(space, "dtype", None) is str
+    if isinstance(space, gym.spaces.Text):
+        return True
+    dtype = getattr(space, "dtype", None)
+    return dtype is str or (isinstance(dtype, np.dtype) and dtype.kind in "US")
 
 
 def is_image(space: gym.Space) -> bool:
     """A uint8 ``Box`` of rank 2 (H, W), 3 (H, W, C / C, H, W) or 4 (frames, H, W, C)."""
-    return (
-        isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) >= 2
-    )
+    return isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) >= 2
 
 
 @dataclass(frozen=True)

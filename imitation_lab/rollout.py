@@ -13,7 +13,8 @@ depend on timing. Two plans cover every caller:
   same-step autoreset gives).
 
 A policy with a ``reset(mask)`` method (stateful rl-zoo experts with a time feature) is told
-which sub-envs start an episode (``None`` at the first reset).
+which sub-envs start an episode (``None`` at the first reset); one with a ``bind_env(env)``
+method (experts that plan on the true env state, e.g. MiniGrid's) is given the vector env.
 """
 
 from __future__ import annotations
@@ -192,6 +193,8 @@ def rollout(
     num_envs = env.num_envs
     space = env.single_action_space
     finished: dict[int, Episode] = {}
+    if hasattr(policy, "bind_env"):
+        policy.bind_env(env)  # type: ignore[attr-defined]
 
     def start(mask: np.ndarray, first: bool = False) -> tuple[Any, list[Episode | None]]:
         slots: list[Episode | None] = [None] * num_envs

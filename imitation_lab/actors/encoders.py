@@ -69,7 +69,9 @@ def flatten_leaf(leaf: Leaf, x: torch.Tensor) -> torch.Tensor:
     uint8 images divided by 255, everything else cast to float."""
     space = leaf.space
     if isinstance(space, gym.spaces.Discrete):
-        return F.one_hot((x.long() - int(space.start)).clamp(0, int(space.n) - 1), int(space.n)).float()
+        return F.one_hot(
+            (x.long() - int(space.start)).clamp(0, int(space.n) - 1), int(space.n)
+        ).float()
     if isinstance(space, gym.spaces.MultiDiscrete):
         nvec = np.asarray(space.nvec).reshape(-1)
         parts = x.long().reshape(*x.shape[: x.dim() - space.nvec.ndim], -1)

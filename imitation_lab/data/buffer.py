@@ -88,7 +88,9 @@ def flatten_dataset(dataset: MinariDataset, allocate: Allocator | None = None) -
                 f"Dataset '{dataset_id}' holds more steps than its metadata says ({total}). "
                 "Rebuild or redownload it."
             )
-        for leaf, values in zip(spec.leaves, spec.select(episode.observations).values(), strict=True):
+        for leaf, values in zip(
+            spec.leaves, spec.select(episode.observations).values(), strict=True
+        ):
             values = np.asarray(values)
             name = f"observations/{leaf.key}" if leaf.key else "observations"
             _check_dtype(dataset_id, name, values)

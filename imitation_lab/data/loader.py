@@ -48,9 +48,7 @@ def _same_space(a: gym.Space, b: gym.Space) -> bool:
     if is_text(a) and is_text(b):  # Minari stores MiniGrid's MissionSpace as Text
         return True
     if isinstance(a, gym.spaces.Dict) and isinstance(b, gym.spaces.Dict):
-        return a.spaces.keys() == b.spaces.keys() and all(
-            _same_space(a[k], b[k]) for k in a.spaces
-        )
+        return a.spaces.keys() == b.spaces.keys() and all(_same_space(a[k], b[k]) for k in a.spaces)
     if isinstance(a, gym.spaces.Tuple) and isinstance(b, gym.spaces.Tuple):
         return len(a) == len(b) and all(_same_space(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, gym.spaces.Discrete) and isinstance(b, gym.spaces.Discrete):

@@ -14,9 +14,7 @@ from imitation_lab.stacked_optim import StackedOptimizer
 
 LRS = (1e-3, 3e-3, 1e-2)
 OPTIMIZERS = {
-    "adam_l2_per_member": lambda p, k: torch.optim.Adam(
-        p, lr=LRS[k], weight_decay=(0, 1e-2, 0)[k]
-    ),
+    "adam_l2_per_member": lambda p, k: torch.optim.Adam(p, lr=LRS[k], weight_decay=(0, 1e-2, 0)[k]),
     "adam_fused": lambda p, k: torch.optim.Adam(p, lr=LRS[k], fused=True),
     "adamw_betas": lambda p, k: torch.optim.AdamW(
         p, lr=1e-3, weight_decay=(0.01, 0.1, 0)[k], betas=(0.9, (0.999, 0.99, 0.9)[k])
