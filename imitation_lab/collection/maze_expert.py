@@ -62,10 +62,10 @@ class MazePlanner:
             cell = queue.popleft()
             for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):  # fixed order: deterministic
                 i, j = cell[0] + di, cell[1] + dj
-                if 0 <= i < self.rows and 0 <= j < self.cols and self.free[i][j]:
-                    if (i, j) not in step:
-                        step[(i, j)] = cell
-                        queue.append((i, j))
+                inside = 0 <= i < self.rows and 0 <= j < self.cols
+                if inside and self.free[i][j] and (i, j) not in step:
+                    step[(i, j)] = cell
+                    queue.append((i, j))
         return step
 
 

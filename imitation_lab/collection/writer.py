@@ -21,8 +21,8 @@ from typing import Any
 import gymnasium as gym
 import minari
 import numpy as np
-from minari import MinariDataset
 from gymnasium.envs.registration import WrapperSpec
+from minari import MinariDataset
 from minari.data_collector.episode_buffer import EpisodeBuffer
 
 from imitation_lab.errors import DatasetError

@@ -77,7 +77,7 @@ def _write(dataset: MinariDataset, final: Path) -> None:
         data = flatten_dataset(dataset, allocate)
         for array in files:
             array.flush()  # type: ignore[attr-defined]
-        del files
+        files.clear()
         for name in _FIELDS:
             np.save(tmp / f"{name}.npy", getattr(data, name).numpy())
         np.save(tmp / "episode_returns.npy", data.episode_returns)

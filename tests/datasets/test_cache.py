@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import minari
 import pytest
 import torch
@@ -64,7 +66,7 @@ def test_cached_observations_are_memory_mapped() -> None:
     second = load_training_data("tests/pendulum/mmap-v0")
     (path,) = _cache_files("tests/pendulum/mmap-v0")
     assert (path / "obs.npy").is_file() and (path / "meta.json").is_file()
-    maps = open("/proc/self/maps").read()  # the file is mapped into this process, not read
+    maps = Path("/proc/self/maps").read_text()  # the file is mapped into this process
     assert str((path / "obs.npy").resolve()) in maps
     assert torch.equal(first.data.obs, second.data.obs)
 
