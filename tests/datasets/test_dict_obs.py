@@ -166,10 +166,10 @@ def test_actors_take_every_kind_of_observation() -> None:
 
 
 def test_spaces_that_cannot_be_fed_are_one_error() -> None:
-    with pytest.raises(DatasetError, match="me/text-v0.*no observation part"):
+    with pytest.raises(DatasetError, match=r"me/text-v0.*no observation part"):
         ObsSpec.of(gym.spaces.Text(8), dataset_id="me/text-v0")
     graph = gym.spaces.Graph(gym.spaces.Box(0, 1, (2,)), gym.spaces.Discrete(2))
-    with pytest.raises(DatasetError, match="me/graph-v0.*'g' of type Graph.*dataset.obs_keys"):
+    with pytest.raises(DatasetError, match=r"me/graph-v0.*'g' of type Graph.*dataset.obs_keys"):
         ObsSpec.of(
             gym.spaces.Dict({"g": graph, "v": gym.spaces.Box(0, 1, (1,))}), dataset_id="me/graph-v0"
         )
