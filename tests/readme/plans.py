@@ -72,6 +72,17 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train": Run(TRAIN, creates={f"outputs/train/*/{DONE}": 1}),
     # ---------------------------------------------------------------- usage
     "python -m imitation_lab.train dataset=cartpole": Run(TRAIN, creates={"outputs/train/*": 1}),
+    "python -m imitation_lab.train dataset=pointmaze_umaze": Run(
+        TRAIN, creates={f"outputs/train/*/{DONE}": 1}
+    ),
+    "python -m imitation_lab.train dataset=minigrid_empty_random": Run(
+        TRAIN, creates={f"outputs/train/*/{DONE}": 1}
+    ),
+    "python -m imitation_lab.train dataset=minigrid_empty_random dataset.obs_keys=[image] "
+    "actor=multi_input": Run(TRAIN),
+    "python -m imitation_lab.train dataset=minari_pointmaze_umaze": Compose(
+        "downloads D4RL/pointmaze/umaze-v2 from Minari's remote (no network here)"
+    ),
     "python -m imitation_lab.train bounding=tanh": Run(TRAIN, creates={"outputs/train/*": 1}),
     "python -m imitation_lab.train optim=adamw scheduler=cosine": Run(TRAIN),
     "python -m imitation_lab.train actor.hidden_sizes=[64,64] actor.activation=tanh "
