@@ -47,7 +47,8 @@ class OfflineData:
         return replace(self, obs=spec.build({key: flat[key] for key in spec.keys}), spec=spec)
 
 
-Allocator = Callable[[str, tuple[int, ...], np.dtype], np.ndarray]
+#: ``(name, shape, dtype) -> array`` (or a writer that takes ``[rows] = values``)
+Allocator = Callable[[str, tuple[int, ...], np.dtype], Any]
 
 
 def _in_memory(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
@@ -69,8 +70,8 @@ def flatten_dataset(dataset: MinariDataset, allocate: Allocator | None = None) -
     """Concatenate every episode's transitions (the final observation of each is dropped).
 
     Each observation leaf is written into one array from ``allocate(name, shape, dtype)``
-    (default: in memory; the cache passes memory-mapped files), one episode at a time, so an
-    image dataset is never held twice nor converted to float.
+    (default: in memory; the cache passes file writers, and then ``obs`` holds those), one
+    episode at a time, so an image dataset is never held twice nor converted to float.
     """
     dataset_id = dataset.spec.dataset_id
     spec = check_spaces(dataset)
@@ -78,7 +79,7 @@ def flatten_dataset(dataset: MinariDataset, allocate: Allocator | None = None) -
         raise DatasetError(f"Dataset '{dataset_id}' is empty (0 episodes). Rebuild it.")
     allocate = allocate or _in_memory
     total = int(dataset.total_steps)
-    leaves: dict[str, np.ndarray] = {}
+    leaves: dict[str, Any] = {}
     act, rew, term, trunc, returns, lengths = [], [], [], [], [], []
     offset = 0
     for episode in dataset.iterate_episodes():
@@ -124,7 +125,9 @@ def flatten_dataset(dataset: MinariDataset, allocate: Allocator | None = None) -
         act_arr = raw_act.astype(np.int64).reshape(-1)
     else:
         act_arr = raw_act.astype(np.float32).reshape(total, -1)
-    obs = spec.build({key: torch.from_numpy(values) for key, values in leaves.items()})
+    obs = spec.build(
+        {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in leaves.items()}
+    )
     return OfflineData(
         obs=obs,
         act=torch.from_numpy(act_arr),

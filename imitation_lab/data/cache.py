@@ -58,26 +58,44 @@ def _leaf_file(key: str) -> str:
     return f"obs.{key.replace('/', '.')}.npy" if key else "obs.npy"
 
 
+class _NpyWriter:
+    """Rows of a new ``.npy`` file written with plain file writes (the page cache holds them,
+    not this process's memory, as a writable memory map would)."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        self.offset, self.dtype = int(header.offset), np.dtype(dtype)
+        del header
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self.handle = open(path, "r+b")  # noqa: SIM115 (closed in close())
+
+    def __setitem__(self, rows: slice, values: np.ndarray) -> None:
+        self.handle.seek(self.offset + int(rows.start) * self.row_bytes)
+        self.handle.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+
+    def close(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+
 def _write(dataset: MinariDataset, final: Path) -> None:
     """Flatten ``dataset`` into a temp folder next to ``final``, then rename it into place."""
     tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        files: list[np.ndarray] = []
+        files: list[_NpyWriter] = []
 
-        def allocate(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-            key = name.removeprefix("obs.")
-            array = np.lib.format.open_memmap(
-                tmp / _leaf_file(key), mode="w+", dtype=dtype, shape=shape
-            )
-            files.append(array)
-            return array
+        def allocate(name: str, shape: tuple[int, ...], dtype: np.dtype) -> _NpyWriter:
+            files.append(_NpyWriter(tmp / _leaf_file(name.removeprefix("obs.")), shape, dtype))
+            return files[-1]
 
-        data = flatten_dataset(dataset, allocate)
-        for array in files:
-            array.flush()  # type: ignore[attr-defined]
-        files.clear()
+        try:
+            data = flatten_dataset(dataset, allocate)  # type: ignore[arg-type]
+        finally:
+            for writer in files:
+                writer.close()
         for name in _FIELDS:
             np.save(tmp / f"{name}.npy", getattr(data, name).numpy())
         np.save(tmp / "episode_returns.npy", data.episode_returns)
