@@ -189,6 +189,12 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python experiments/baselines/summarize.py multirun/baselines": Run(
         needs=EXPERTS, prints=("hopper",)
     ),
+    "imitation-lab train experiment=baseline dataset=pointmaze_umaze trainer.num_seeds=5 "
+    "logger=none": Run(TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 5}),
+    "imitation-lab train experiment=baseline dataset=minigrid_empty_random trainer.num_seeds=5 "
+    "logger=none": Run(TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 5}),
+    "python experiments/baselines/summarize.py outputs/train --csv "
+    "experiments/baselines/results_goal_image.csv": Run(prints=("pointmaze", "minigrid")),
     # ---------------------------------------------------------------- experiments/clip_vs_tanh
     "experiments/clip_vs_tanh/run.sh": Run(
         (*TRAIN, "seed=0"),
