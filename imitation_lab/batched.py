@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from imitation_lab import build
-from imitation_lab.config import validate
+from imitation_lab.config import check_stackable, validate
 from imitation_lab.errors import ConfigError
 from imitation_lab.group import MemberSpec, train_group
 from imitation_lab.run_dir import (
@@ -66,6 +66,7 @@ def _checked(spec: MemberSpec) -> BaseException | None:
                 "hydra/launcher=batched trains every sweep job as one member: sweep the seeds "
                 "(e.g. seed=0,1,2) instead of trainer.num_seeds."
             )
+        check_stackable(spec.cfg, "hydra/launcher=batched")
     except ConfigError as err:
         return err
     return None

@@ -13,19 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import torch
 from minari import MinariDataset
 from omegaconf import DictConfig, OmegaConf
 
+from imitation_lab.actors import STACKABLE_ACTORS
 from imitation_lab.checks import (
     check_actor_output,
     check_actor_sizes,
     check_bounding,
+    check_mlp_inputs,
     expected_sizes,
 )
 from imitation_lab.collection.builtin import BUILTIN_RECIPES, build_builtin
 from imitation_lab.config import TrainerSchema
-from imitation_lab.data.buffer import ObsNormalizer, OfflineData
 from imitation_lab.data.loader import LoadedDataset, load_training_data
+from imitation_lab.data.normalize import Normalizer
+from imitation_lab.data.normalize import make_normalizer as _make_normalizer
 from imitation_lab.data.reference import ScoreFn
 from imitation_lab.data.store import Builders, load_or_build
 from imitation_lab.evaluate import eval_envs_per_member, make_vector_env
@@ -103,21 +107,21 @@ def open_dataset(dataset_id: str, *, download: bool = True) -> MinariDataset:
     return load_or_build(dataset_id, download_missing=download, builders=builtin_builders())
 
 
-def load_dataset(dataset_id: str, *, download: bool = True) -> LoadedDataset:
+def load_dataset(
+    dataset_id: str, *, download: bool = True, obs_keys: list[str] | None = None
+) -> LoadedDataset:
     """``load_training_data`` with the built-in datasets buildable on first use."""
-    return load_training_data(dataset_id, download=download, builders=builtin_builders())
+    return load_training_data(
+        dataset_id, download=download, builders=builtin_builders(), obs_keys=obs_keys
+    )
 
 
-def build_policy(
-    cfg: DictConfig, observation_space: gym.Space, action_space: gym.Space, total_steps: int
-) -> ImitationPolicy:
-    """Actor, optimizer, scheduler and bounding from the config, sized by the spaces.
-
-    The actor is initialized from the global torch RNG as it stands: seed it first.
-    """
-    bound = cfg.bounding.action_bound_method
-    bound = None if bound is None else getattr(bound, "value", bound)
-    check_bounding(action_space, bound, cfg.bounding.action_scaling)
+def make_actor(
+    cfg: DictConfig, observation_space: gym.Space, action_space: gym.Space
+) -> torch.nn.Module:
+    """The one actor constructor contract: ``instantiate(cfg.actor, observation_space=...,
+    act_dim=..., device=...)`` for every actor option (config fields left MISSING, such as the
+    MLP's data-derived ``obs_dim``, are dropped first)."""
     obs_dim, act_dim = expected_sizes(observation_space, action_space)
     configured = {
         k: cfg.actor[k]
@@ -125,7 +129,28 @@ def build_policy(
         if k in cfg.actor and not OmegaConf.is_missing(cfg.actor, k)
     }
     check_actor_sizes(configured, obs_dim, act_dim)
-    actor = instantiate(cfg.actor, obs_dim=obs_dim, act_dim=act_dim, device=cfg.trainer.device)
+    if cfg.actor.get("_target_") in STACKABLE_ACTORS:
+        check_mlp_inputs(observation_space, cfg.dataset.id)
+    node = OmegaConf.masked_copy(
+        cfg.actor, [k for k in cfg.actor if not OmegaConf.is_missing(cfg.actor, k)]
+    )
+    return instantiate(
+        node, observation_space=observation_space, act_dim=act_dim, device=cfg.trainer.device
+    )
+
+
+def build_policy(
+    cfg: DictConfig, observation_space: gym.Space, action_space: gym.Space, total_steps: int
+) -> ImitationPolicy:
+    """Actor, optimizer, scheduler and bounding from the config, sized by the spaces.
+
+    ``observation_space`` is what the actor is fed (``LoadedDataset.observation_space``). The
+    actor is initialized from the global torch RNG as it stands: seed it first.
+    """
+    bound = cfg.bounding.action_bound_method
+    bound = None if bound is None else getattr(bound, "value", bound)
+    check_bounding(action_space, bound, cfg.bounding.action_scaling)
+    actor = make_actor(cfg, observation_space, action_space)
     check_actor_output(actor, observation_space, action_space)
     optim = instantiate(cfg.optim)(actor.parameters())
     scheduler = instantiate(cfg.scheduler)(optim, total_steps=total_steps)
@@ -152,13 +177,13 @@ def warn_about_budget(cfg: DictConfig, transitions: int) -> None:
         )
 
 
-def make_normalizer(cfg: DictConfig, data: OfflineData) -> ObsNormalizer:
-    """Dataset statistics (``dataset.normalize_obs``) or the identity, on the trainer device."""
-    return (
-        ObsNormalizer.from_data(data.obs)
-        if cfg.dataset.normalize_obs
-        else ObsNormalizer.identity(data.obs.shape[1])
-    ).to(cfg.trainer.device)
+def make_normalizer(cfg: DictConfig, loaded: LoadedDataset) -> Normalizer:
+    """Dataset statistics (``dataset.normalize_obs``; per key for Dict observations, images
+    untouched) or the identity, on the trainer device."""
+    data = loaded.data
+    return _make_normalizer(data.spec, data.obs, bool(cfg.dataset.normalize_obs)).to(
+        cfg.trainer.device
+    )
 
 
 def make_eval_env(

@@ -15,14 +15,31 @@ import torch
 from torch import nn
 
 from imitation_lab.errors import ConfigError
+from imitation_lab.obs import ObsSpec
+
+#: an MLP on more image inputs than this is refused (a CNN actor is the right tool)
+MLP_MAX_IMAGE_INPUTS = 16_384
 
 
 def expected_sizes(observation_space: gym.Space, action_space: gym.Space) -> tuple[int, int]:
-    """``(obs_dim, act_dim)`` the actor must have: one logit per discrete action."""
-    obs_dim = int(np.prod(observation_space.shape))
+    """``(obs_dim, act_dim)``: the flattened observation size (``actor=mlp``'s input) and the
+    outputs the actor must have (one logit per discrete action)."""
+    obs_dim = ObsSpec.of(observation_space).flat_dim
     if isinstance(action_space, gym.spaces.Discrete):
         return obs_dim, int(action_space.n)
     return obs_dim, int(np.prod(action_space.shape))
+
+
+def check_mlp_inputs(observation_space: gym.Space, dataset_id: str) -> None:
+    """``actor=mlp`` on large images would be a huge first layer: say what to use instead."""
+    for leaf in ObsSpec.of(observation_space).leaves:
+        if leaf.kind == "image" and leaf.flat_dim > MLP_MAX_IMAGE_INPUTS:
+            raise ConfigError(
+                f"Dataset '{dataset_id}' has the image observation '{leaf.key or 'obs'}' "
+                f"{tuple(leaf.space.shape)} ({leaf.flat_dim} inputs): actor=mlp would flatten it "
+                f"into a {leaf.flat_dim}-wide first layer (limit {MLP_MAX_IMAGE_INPUTS}). Use "
+                "actor=cnn (image-only observations) or actor=multi_input (images + vectors)."
+            )
 
 
 def check_bounding(action_space: gym.Space, bound_method: str | None, scaling: bool) -> None:
@@ -62,13 +79,13 @@ def check_actor_output(
     Catches a custom actor (``actor._target_=...``) whose head does not fit the data, e.g. a
     continuous head of the wrong width on a discrete dataset.
     """
-    obs_dim, act_dim = expected_sizes(observation_space, action_space)
+    _, act_dim = expected_sizes(observation_space, action_space)
     device = next(iter(actor.parameters()), torch.empty(0)).device
     was_training = actor.training
     actor.eval()
     try:
         with torch.no_grad():
-            output = actor(torch.zeros(2, obs_dim, device=device))
+            output = actor(ObsSpec.of(observation_space).zeros(2, device))
     finally:
         actor.train(was_training)
     logits = output[0] if isinstance(output, tuple) else output

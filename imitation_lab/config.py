@@ -37,6 +37,12 @@ class OutputActivation(Enum):
     tanh = "tanh"
 
 
+class CnnKind(Enum):
+    auto = "auto"  # nature for images >= 36 px, small below
+    nature = "nature"
+    small = "small"
+
+
 class WandbMode(Enum):
     offline = "offline"
     online = "online"
@@ -45,15 +51,48 @@ class WandbMode(Enum):
 
 @dataclass
 class ActorSchema:
-    """MLP actor; ``obs_dim``/``act_dim`` come from the dataset at run time."""
+    """Any actor: ``instantiate(cfg.actor, observation_space=, act_dim=, device=)``.
+
+    The keywords come from the dataset (``build.build_policy``); an option adds its own fields.
+    """
+
+    _target_: str = MISSING
+
+
+@dataclass
+class MLPActorSchema(ActorSchema):
+    """``actor=mlp``; ``obs_dim``/``act_dim`` come from the dataset at run time."""
 
     _target_: str = "imitation_lab.actors.MLPActor"
-    obs_dim: int = MISSING  # data-derived, passed to instantiate
-    act_dim: int = MISSING  # data-derived, passed to instantiate
+    obs_dim: int = MISSING  # data-derived (checked if set)
+    act_dim: int = MISSING  # data-derived, passed to instantiate (checked if set)
     hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
     activation: Activation = Activation.relu
     layer_norm: bool = False
     output_activation: OutputActivation | None = None  # tanh head; not with bounding=tanh
+
+
+@dataclass
+class CNNActorSchema(ActorSchema):
+    """``actor=cnn``: one uint8 image -> CNN (``features`` outputs) -> MLP head."""
+
+    _target_: str = "imitation_lab.actors.CNNActor"
+    features: int = 512
+    hidden_sizes: list[int] = field(default_factory=list)
+    activation: Activation = Activation.relu
+    cnn: CnnKind = CnnKind.auto
+
+
+@dataclass
+class MultiInputActorSchema(ActorSchema):
+    """``actor=multi_input``: a CNN per image key, an MLP per vector key, then an MLP head."""
+
+    _target_: str = "imitation_lab.actors.MultiInputActor"
+    hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
+    image_features: int = 256
+    vector_hidden_sizes: list[int] = field(default_factory=lambda: [64])
+    activation: Activation = Activation.relu
+    cnn: CnnKind = CnnKind.auto
 
 
 @dataclass
@@ -121,8 +160,11 @@ class BoundingSchema:
 @dataclass
 class DatasetSchema:
     id: str = MISSING  # a Minari dataset id
-    normalize_obs: bool = True
+    normalize_obs: bool = (
+        True  # per-key statistics for vector parts; images are scaled in the actor
+    )
     download: bool = True
+    obs_keys: list[str] | None = None  # observation keys fed to the actor (null: all but text)
 
 
 @dataclass
@@ -192,7 +234,9 @@ class TrainSchema:
 
 SCHEMAS: dict[tuple[str | None, str], type] = {
     (None, "train_schema"): TrainSchema,
-    ("actor", "mlp_schema"): ActorSchema,
+    ("actor", "mlp_schema"): MLPActorSchema,
+    ("actor", "cnn_schema"): CNNActorSchema,
+    ("actor", "multi_input_schema"): MultiInputActorSchema,
     ("optim", "adam_schema"): AdamSchema,
     ("optim", "adamw_schema"): AdamWSchema,
     ("optim", "sgd_schema"): SGDSchema,
@@ -237,6 +281,9 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "scheduler.warmup_steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "scheduler.min_lr_ratio": (lambda v: 0 <= v <= 1, "must be in [0, 1]"),
     "actor.hidden_sizes": (lambda v: all(h > 0 for h in v), "must all be > 0"),
+    "actor.vector_hidden_sizes": (lambda v: all(h > 0 for h in v), "must all be > 0"),
+    "actor.features": (lambda v: v > 0, _POSITIVE),
+    "actor.image_features": (lambda v: v > 0, _POSITIVE),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "trainer.batch_size": (lambda v: v > 0, _POSITIVE),
     "trainer.log_every": (lambda v: v > 0, _POSITIVE),
@@ -249,6 +296,19 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "seed": (lambda v: v >= 0, ">= 0 (Gymnasium rejects negative seeds)"),
     "hpo.trial": (lambda v: v >= 0, _NON_NEGATIVE),
 }
+
+
+def check_stackable(cfg: DictConfig, why: str) -> None:
+    """K members in one stacked model (``why``) need an actor ``StackedLearner`` supports."""
+    from imitation_lab.actors import STACKABLE_ACTORS
+
+    target = cfg.actor.get("_target_")
+    if target not in STACKABLE_ACTORS:
+        raise ConfigError(
+            f"{why} trains the members as one stacked MLP, which actor._target_={target} does "
+            "not support yet. Use actor=mlp (it takes Dict/image/Discrete observations too), or "
+            "run the seeds as separate jobs (-m seed=0,1,2 with the default launcher)."
+        )
 
 
 def validate(cfg: DictConfig) -> None:
@@ -285,6 +345,8 @@ def validate(cfg: DictConfig) -> None:
             f"bounding.train_through_bound=true needs bounding.action_bound_method=tanh, got "
             f"{bound}: clipping has no gradient outside [-1, 1]. Use bounding=tanh_squash."
         )
+    if int(cfg.trainer.num_seeds) > 1:
+        check_stackable(cfg, f"trainer.num_seeds={cfg.trainer.num_seeds}")
     head = getattr(cfg.actor.get("output_activation"), "value", cfg.actor.get("output_activation"))
     if head == "tanh" and bound == "tanh":
         raise ConfigError(

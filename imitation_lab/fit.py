@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -20,12 +21,14 @@ from tqdm import tqdm
 
 from imitation_lab.bounding import unscale_action
 from imitation_lab.config import TrainerSchema
-from imitation_lab.data.buffer import ObsNormalizer, OfflineData
+from imitation_lab.data.buffer import OfflineData
+from imitation_lab.data.normalize import Normalizer, make_normalizer
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.evaluate import evaluate_members
 from imitation_lab.learners import Learner, PolicyLearner
 from imitation_lab.loggers import JsonlLogger, Logger
 from imitation_lab.member import Member, ScoreFn
+from imitation_lab.obs import ObsSpec, tree_map
 from imitation_lab.policy import ImitationPolicy
 
 log = logging.getLogger(__name__)
@@ -35,32 +38,54 @@ log = logging.getLogger(__name__)
 class TrainingTensors:
     """Normalized observations and the BC targets, once in memory for every member.
 
-    ``targets[v]`` is one target variant (dataset actions in env units, or mapped into
-    [-1, 1] for members with ``action_scaling``); member ``k`` learns ``targets[variant[k]]``.
+    ``obs`` is a tensor (flat Box) or the actor's observation tree (``Batch`` / tuple); image
+    leaves stay uint8 where the data is (memory-mapped on the CPU) and each minibatch is
+    gathered from them, then moved to ``device``. ``targets[v]`` is one target variant
+    (dataset actions in env units, or mapped into [-1, 1] for members with
+    ``action_scaling``); member ``k`` learns ``targets[variant[k]]``.
     """
 
-    obs: torch.Tensor
+    obs: Any
     targets: list[torch.Tensor]
     variant: list[int]
 
     def __post_init__(self) -> None:
+        self.device = self.targets[0].device
         self._stacked = torch.stack(self.targets) if len(set(self.variant)) > 1 else None
-        self._variant = torch.tensor(self.variant, device=self.obs.device).view(-1, 1)
+        self._variant = torch.tensor(self.variant, device=self.device).view(-1, 1)
 
     def __len__(self) -> int:
-        return int(self.obs.shape[0])
+        return int(self.targets[0].shape[0])
 
-    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, idx: torch.Tensor) -> tuple[Any, torch.Tensor]:
         """Minibatches ``[K, B, ...]`` for the member rows of ``idx`` ``[K, B]``."""
-        if idx.device != self.obs.device:
-            idx = idx.to(self.obs.device)
+        if isinstance(self.obs, torch.Tensor):
+            if idx.device != self.obs.device:
+                idx = idx.to(self.obs.device)
+            obs = self.obs[idx]
+        else:
+            obs = tree_map(lambda leaf: _gather(leaf, idx, self.device), self.obs)
+        if idx.device != self.device:
+            idx = idx.to(self.device)
         if self._stacked is None:
-            return self.obs[idx], self.targets[self.variant[0]][idx]
-        return self.obs[idx], self._stacked[self._variant, idx]
+            return obs, self.targets[self.variant[0]][idx]
+        return obs, self._stacked[self._variant, idx]
+
+
+def _gather(leaf: torch.Tensor, idx: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Rows ``idx`` of one observation leaf (read from where it lives), on ``device``."""
+    if idx.device != leaf.device:
+        idx = idx.to(leaf.device)
+    return leaf[idx].to(device, non_blocking=True)
+
+
+def _to_device(leaf: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Vector leaves go to the trainer device; uint8 images stay where they are (CPU, mmap)."""
+    return leaf if leaf.dtype == torch.uint8 else leaf.to(device)
 
 
 def training_tensors(
-    data: OfflineData, normalizer: ObsNormalizer, policies: Sequence[ImitationPolicy]
+    data: OfflineData, normalizer: Normalizer, policies: Sequence[ImitationPolicy]
 ) -> TrainingTensors:
     """The targets ``learn`` compares the raw output with, for each member's bounding.
 
@@ -69,7 +94,13 @@ def training_tensors(
     """
     device = next(policies[0].parameters()).device
     with torch.no_grad():
-        obs = normalizer(data.obs.to(device)).contiguous()
+        if isinstance(data.obs, torch.Tensor) and data.spec is None:
+            obs = normalizer(data.obs.to(device)).contiguous()
+        else:  # vector leaves normalized once; images untouched (uint8, never copied)
+            obs = tree_map(
+                lambda leaf: leaf if leaf.dtype == torch.uint8 else leaf.contiguous(),
+                normalizer(tree_map(lambda leaf: _to_device(leaf, device), data.obs)),
+            )
     act = data.act.to(device)
     targets: dict[bool, torch.Tensor] = {}
     variant = []
@@ -95,8 +126,9 @@ class GroupFit:
         tensors: TrainingTensors,
         settings: TrainerSchema,
         *,
-        normalizer: ObsNormalizer,
+        normalizer: Normalizer,
         eval_env: gym.vector.VectorEnv | None = None,
+        obs_spec: ObsSpec | None = None,
     ) -> None:
         if not members:
             raise ValueError("A training group needs at least one member.")
@@ -106,7 +138,8 @@ class GroupFit:
         self.settings = settings
         self.normalizer = normalizer
         self.eval_env = eval_env
-        self.device = tensors.obs.device
+        self.obs_spec = obs_spec
+        self.device = tensors.device
         self.step = 0
         self._prepared = False
 
@@ -196,9 +229,11 @@ class GroupFit:
         alive = [m.alive for m in members]
         per_member = self.eval_env.num_envs // len(members)
 
-        def act(obs: np.ndarray) -> np.ndarray:
-            obs_t = torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=self.device)
-            obs_t = self.normalizer(obs_t).view(len(members), per_member, *obs_t.shape[1:])
+        def act(obs: Any) -> np.ndarray:
+            obs_t = env_obs_to_torch(obs, self.obs_spec, self.device)
+            obs_t = tree_map(
+                lambda t: t.view(len(members), per_member, *t.shape[1:]), self.normalizer(obs_t)
+            )
             raw = self.learner.act(obs_t)
             return np.concatenate(
                 [
@@ -242,6 +277,14 @@ class GroupFit:
         bar.set_postfix(postfix)
 
 
+def env_obs_to_torch(obs: Any, spec: ObsSpec | None, device: torch.device | str) -> Any:
+    """A batched env observation as the actor's input: float32 ``[N, obs_dim]`` for a flat
+    Box, else ``spec``'s tree (uint8 images kept, text dropped)."""
+    if spec is None:
+        return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=device)
+    return spec.to_torch(obs, device)
+
+
 def _idle_action(policy: ImitationPolicy, raw: torch.Tensor) -> np.ndarray:
     """A valid action for the envs of a member that stopped (they record nothing)."""
     act = raw.detach().cpu().numpy()
@@ -267,7 +310,7 @@ def fit_policy(
     settings: TrainerSchema | None = None,
     *,
     seed: int = 0,
-    normalizer: ObsNormalizer | None = None,
+    normalizer: Normalizer | None = None,
     logger: Logger | None = None,
     eval_env: gym.vector.VectorEnv | None = None,
     score_fn: ScoreFn | None = None,
@@ -279,7 +322,8 @@ def fit_policy(
     """
     settings = settings or TrainerSchema()
     run_dir = Path(run_dir)
-    normalizer = normalizer or ObsNormalizer.identity(int(data.obs.shape[1]))
+    if normalizer is None:
+        normalizer = make_normalizer(data.spec, data.obs, enabled=False)
     member = Member(
         policy,
         run_dir,
@@ -291,7 +335,13 @@ def fit_policy(
     )
     tensors = training_tensors(data, normalizer, [policy])
     GroupFit(
-        PolicyLearner(policy), [member], tensors, settings, normalizer=normalizer, eval_env=eval_env
+        PolicyLearner(policy),
+        [member],
+        tensors,
+        settings,
+        normalizer=normalizer,
+        eval_env=eval_env,
+        obs_spec=data.spec,
     ).run()
     member.logger.finish(member.summary() if member.alive else None)
     if member.failure is not None:

@@ -91,7 +91,12 @@ def train_group(
     check_same_group(specs)
     first = specs[0].cfg
     if loaded is None:
-        loaded = build.load_dataset(first.dataset.id, download=first.dataset.download)
+        keys = first.dataset.get("obs_keys")
+        loaded = build.load_dataset(
+            first.dataset.id,
+            download=first.dataset.download,
+            obs_keys=None if keys is None else list(keys),
+        )
     log.info(
         "Dataset %s: %d episodes, %d transitions.",
         first.dataset.id,
@@ -100,7 +105,7 @@ def train_group(
     )
     settings = build.trainer_settings(first)
     build.warn_about_budget(first, len(loaded.data))
-    normalizer = build.make_normalizer(first, loaded.data)
+    normalizer = build.make_normalizer(first, loaded)
     score_fn = build.score_fn_of(loaded)
     eval_env = build.make_eval_env(first, loaded, num_members=len(specs))
     members: list[Member] = []
@@ -110,7 +115,7 @@ def train_group(
             seed_everything(spec.seed, spec.cfg.deterministic)  # the init of a run with it
             policy = build.build_policy(
                 spec.cfg,
-                loaded.dataset.observation_space,
+                loaded.observation_space,
                 loaded.dataset.action_space,
                 settings.steps,
             )
@@ -135,6 +140,7 @@ def train_group(
             settings,
             normalizer=normalizer,
             eval_env=eval_env,
+            obs_spec=loaded.obs_spec,
         )
         fit.prepare()  # resumes are checked here: nothing has been written yet
         started = True

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
 from imitation_lab.actors import MLPActor
 from imitation_lab.batch import Batch
 from imitation_lab.losses import bc_loss
+from imitation_lab.obs import tree_map
 from imitation_lab.policy import ImitationPolicy
 from imitation_lab.stacked import StackedMLP
 from imitation_lab.stacked_optim import StackedOptimizer
@@ -36,14 +37,14 @@ class Learner(Protocol):
     def read_from(self, step: int) -> None:
         """Load the learner from the members' policies (all at training step ``step``)."""
 
-    def update(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[list[float], float]:
+    def update(self, obs: Any, act: torch.Tensor) -> tuple[list[float], float]:
         """``obs`` ``[K, B, ...]``, targets ``[K, B, ...]`` -> (the K losses, wall seconds)."""
         ...
 
     def write_back(self) -> None:
         """Copy each member's weights, optimizer and scheduler state into its policy."""
 
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
+    def act(self, obs: Any) -> torch.Tensor:
         """Deterministic raw actions ``[K, N, ...]`` (discrete: argmax) for ``obs [K, N, ...]``."""
         ...
 
@@ -57,20 +58,20 @@ class PolicyLearner:
     def read_from(self, step: int) -> None:
         pass  # the policy is the learner
 
-    def update(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[list[float], float]:
-        stats = self.policies[0].update(Batch(obs=obs[0], act=act[0], info={}))
+    def update(self, obs: Any, act: torch.Tensor) -> tuple[list[float], float]:
+        stats = self.policies[0].update(Batch(obs=_member(obs, 0), act=act[0], info={}))
         return [stats.loss], stats.train_time
 
     def write_back(self) -> None:
         pass
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
+    def act(self, obs: Any) -> torch.Tensor:
         policy = self.policies[0]
         was_training = policy.training
         policy.eval()
         try:
-            return policy(Batch(obs=obs[0], info={})).act.unsqueeze(0)
+            return policy(Batch(obs=_member(obs, 0), info={})).act.unsqueeze(0)
         finally:
             policy.train(was_training)
 
@@ -107,10 +108,16 @@ class StackedLearner:
         self.model.load_members([policy.actor.state_dict() for policy in self.policies])
         self.optim.read_from(step)
 
-    def update(self, obs: torch.Tensor, act: torch.Tensor) -> tuple[list[float], float]:
+    def _input(self, obs: Any) -> torch.Tensor:
+        """``[K, B, obs_dim]`` floats: the members' shared flatten/one-hot/scale step first."""
+        actor = self.policies[0].actor
+        assert isinstance(actor, MLPActor)
+        return obs if actor.flatten is None else actor.preprocess(obs)
+
+    def update(self, obs: Any, act: torch.Tensor) -> tuple[list[float], float]:
         start = time.perf_counter()
         self.model.zero_grad_()
-        output = self.model(obs)
+        output = self.model(self._input(obs))
         losses = bc_loss(output, act, discrete=self.discrete, through=self.loss_bounds)
         losses.sum().backward()
         if not self._checked_grads:  # the optimizer reads flat_grad: autograd must write there
@@ -129,9 +136,14 @@ class StackedLearner:
         self.optim.write_back()
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
-        output = self.model(obs)
+    def act(self, obs: Any) -> torch.Tensor:
+        output = self.model(self._input(obs))
         return output.argmax(dim=-1) if self.discrete else output
+
+
+def _member(obs: Any, k: int) -> Any:
+    """Member ``k``'s rows of a ``[K, ...]`` observation (tensor or tree)."""
+    return obs[k] if isinstance(obs, torch.Tensor) else tree_map(lambda t: t[k], obs)
 
 
 def make_learner(policies: Sequence[ImitationPolicy]) -> Learner:

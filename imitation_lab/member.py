@@ -21,7 +21,7 @@ import torch
 
 from imitation_lab.checkpoint import load_checkpoint, save_checkpoint
 from imitation_lab.config import TrainerSchema
-from imitation_lab.data.buffer import ObsNormalizer
+from imitation_lab.data.normalize import Normalizer
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.evaluate import EvalResult
 from imitation_lab.loggers import Logger, NullLogger
@@ -62,7 +62,7 @@ class Member:
         settings: TrainerSchema,
         *,
         seed: int,
-        normalizer: ObsNormalizer,
+        normalizer: Normalizer,
         logger: Logger | None = None,
         score_fn: ScoreFn | None = None,
         metadata: dict[str, Any] | None = None,

@@ -13,7 +13,8 @@ depend on timing. Two plans cover every caller:
   same-step autoreset gives).
 
 A policy with a ``reset(mask)`` method (stateful rl-zoo experts with a time feature) is told
-which sub-envs start an episode (``None`` at the first reset).
+which sub-envs start an episode (``None`` at the first reset); one with a ``bind_env(env)``
+method (experts that plan on the true env state, e.g. MiniGrid's) is given the vector env.
 """
 
 from __future__ import annotations
@@ -137,24 +138,34 @@ def make_vector_env(make_env: Callable[[], gym.Env], num_envs: int) -> gym.vecto
     )
 
 
+def _is_text_batch(tree: Any) -> bool:
+    """A batched Text part: a vector env gives a tuple of one string per sub-env."""
+    return isinstance(tree, tuple) and bool(tree) and all(isinstance(v, str) for v in tree)
+
+
 def row(tree: Any, i: int) -> Any:
-    """Row ``i`` of a batched observation (arrays, or dicts/tuples of them), copied."""
+    """Row ``i`` of a batched observation (arrays, or dicts/tuples of them, text), copied."""
     if isinstance(tree, dict):
         return {key: row(value, i) for key, value in tree.items()}
+    if _is_text_batch(tree):
+        return tree[i]
     if isinstance(tree, tuple):
         return tuple(row(value, i) for value in tree)
     return np.array(tree[i])
 
 
-def _set_row(tree: Any, i: int, value: Any) -> None:
+def _with_row(tree: Any, i: int, value: Any) -> Any:
+    """``tree`` with row ``i`` replaced by ``value`` (arrays in place; text tuples rebuilt)."""
     if isinstance(tree, dict):
         for key in tree:
-            _set_row(tree[key], i, value[key])
-    elif isinstance(tree, tuple):
-        for part, part_value in zip(tree, value, strict=True):
-            _set_row(part, i, part_value)
-    else:
-        tree[i] = value
+            tree[key] = _with_row(tree[key], i, value[key])
+        return tree
+    if _is_text_batch(tree):
+        return (*tree[:i], value, *tree[i + 1 :])
+    if isinstance(tree, tuple):
+        return tuple(_with_row(part, i, v) for part, v in zip(tree, value, strict=True))
+    tree[i] = value
+    return tree
 
 
 def _successes(info: dict[str, Any], num_envs: int) -> np.ndarray | None:
@@ -182,6 +193,8 @@ def rollout(
     num_envs = env.num_envs
     space = env.single_action_space
     finished: dict[int, Episode] = {}
+    if hasattr(policy, "bind_env"):
+        policy.bind_env(env)  # type: ignore[attr-defined]
 
     def start(mask: np.ndarray, first: bool = False) -> tuple[Any, list[Episode | None]]:
         slots: list[Episode | None] = [None] * num_envs
@@ -230,6 +243,6 @@ def rollout(
             reset_obs, new = start(done)
             for i in np.flatnonzero(done):
                 if new[i] is not None:
-                    _set_row(obs, int(i), row(reset_obs, int(i)))
+                    obs = _with_row(obs, int(i), row(reset_obs, int(i)))
                     running[i] = new[i]
     return [finished[k] for k in sorted(finished)]

@@ -19,13 +19,18 @@ from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["halfcheetah", "hopper", "walker2d", "ant"]
+ORDER = ["halfcheetah", "hopper", "walker2d", "ant", "pointmaze", "minigrid"]
 
 
 def wall_seconds(run_dir: Path) -> float:
     """From the first to the last timestamp of the run's ``train.log``."""
     stamps = []
-    for line in (run_dir / "train.log").read_text().splitlines():
+    log = run_dir / "train.log"
+    if not log.exists():  # a seed_<s>/ of a num_seeds job: the job's log is one level up
+        log = run_dir.parent / "train.log"
+    if not log.exists():
+        return float("nan")
+    for line in log.read_text().splitlines():
         if line.startswith("[20"):
             stamps.append(datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f"))
     return (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 1 else float("nan")
@@ -36,6 +41,8 @@ def load_runs(root: Path) -> list[dict]:
     for marker in sorted(root.rglob("DONE.json")):
         done = json.loads(marker.read_text())
         cfg, summary = done["config"], done["summary"]
+        if "num_seeds" in summary:  # a num_seeds job's mean over its seed_<s>/ runs
+            continue
         runs.append(
             {
                 "dataset_id": cfg["dataset"]["id"],
@@ -45,6 +52,7 @@ def load_runs(root: Path) -> list[dict]:
                 "best_normalized_score": summary["best/normalized_score"],
                 "final_return_mean": summary["final/return_mean"],
                 "final_return_std": summary["final/return_std"],
+                "final_success_rate": summary.get("final/success_rate", ""),
                 "wall_s": wall_seconds(marker.parent),
                 "run_dir": str(marker.parent),
             }
@@ -62,11 +70,19 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {std:.1f}"
 
 
+def _success(group: list[dict]) -> str:
+    values = [float(r["final_success_rate"]) for r in group if r["final_success_rate"] != ""]
+    if not values:
+        return "–"
+    std = statistics.stdev(values) if len(values) > 1 else float("nan")
+    return f"{statistics.mean(values):.2f} ± {std:.2f}"
+
+
 def results_table(runs: list[dict]) -> str:
     lines = [
         "| dataset | seeds | final normalized score (×100) | best normalized score | "
-        "final eval return | train steps | wall time / run (s) |",
-        "|---|---|---|---|---|---|---|",
+        "final eval return | final success rate | train steps | wall time / run (s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for dataset_id in sorted({r["dataset_id"] for r in runs}, key=_order):
         group = [r for r in runs if r["dataset_id"] == dataset_id]
@@ -75,6 +91,7 @@ def results_table(runs: list[dict]) -> str:
             f"| {_mean_std([r['final_normalized_score'] for r in group])} "
             f"| {_mean_std([r['best_normalized_score'] for r in group])} "
             f"| {_mean_std([r['final_return_mean'] for r in group])} "
+            f"| {_success(group)} "
             f"| {group[0]['train_steps']} | {statistics.mean(r['wall_s'] for r in group):.0f} |"
         )
     return "\n".join(lines)

@@ -44,6 +44,30 @@ BUILTIN_RECIPES: dict[str, BuiltinRecipe] = {
             "500 steps. ref_min_score: uniform random policy; ref_max_score: the expert."
         ),
     ),
+    "imitation-lab/pointmaze/umaze-v0": BuiltinRecipe(
+        expert="pointmaze_umaze",
+        episodes=100,
+        seed=0,
+        description=(
+            "PointMaze_UMaze-v3 (gymnasium-robotics; Dict observation: observation, "
+            "achieved_goal, desired_goal; sparse reward, continuing task) waypoint-planner + PD "
+            "expert (imitation_lab built-in, as D4RL's maze data was made), 100 episodes x 300 "
+            "steps. ref_min_score: uniform random policy; ref_max_score: the expert, both over "
+            "50 seeded episodes."
+        ),
+    ),
+    "imitation-lab/minigrid/empty-random-6x6-v0": BuiltinRecipe(
+        expert="minigrid_empty_random",
+        episodes=500,
+        seed=0,
+        description=(
+            "MiniGrid-Empty-Random-6x6-v0 (Dict observation: 7x7x3 uint8 image, direction, "
+            "text mission; 3 of 7 actions used) shortest-path expert on the true grid "
+            "(imitation_lab built-in), 500 episodes. info['success'] = goal reached "
+            "(GoalSuccessInfo in the env specs). ref_min_score: uniform random policy; "
+            "ref_max_score: the expert, both over 50 seeded episodes."
+        ),
+    ),
 }
 
 
@@ -66,4 +90,5 @@ def build_builtin(dataset_id: str) -> MinariDataset:
         algorithm_name=expert.algorithm_name,
         description=recipe.description,
         ref_episodes=recipe.ref_episodes,
+        env_wrappers=expert.env_wrappers,
     )

@@ -6,6 +6,10 @@ They let the embedded default datasets be built offline on any machine:
   controller that balances the pendulum upright (torque in [-2, 2]).
 * ``CartPoleExpert`` for ``CartPole-v1`` — a linear state-feedback rule that keeps the pole up
   for the full 500 steps.
+* ``PointMazeExpert`` for ``PointMaze_UMaze-v3`` (Dict, goal-conditioned) — waypoint planner +
+  PD controller, as D4RL made its maze data (``collection.maze_expert``).
+* ``MiniGridExpert`` for ``MiniGrid-Empty-Random-6x6-v0`` (Dict with an image, a direction
+  and a text mission; discrete) — shortest path on the true grid (``collection.minigrid_expert``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from gymnasium.envs.registration import WrapperSpec
+
+from imitation_lab.collection.maze_expert import umaze_expert
+from imitation_lab.collection.minigrid_expert import SUCCESS_WRAPPER, MiniGridExpert
 
 ExpertFn = Callable[[np.ndarray], np.ndarray]
 
@@ -65,10 +73,21 @@ class ScriptedExpert:
     env_id: str
     make: Callable[[], ExpertFn]
     algorithm_name: str
+    #: wrappers recorded in the dataset's env specs (e.g. a success signal for evaluation)
+    env_wrappers: tuple[WrapperSpec, ...] = ()
 
 
 #: The one registry of scripted experts (``collect source.name=<key>``, built-in datasets).
 SCRIPTED_EXPERTS: dict[str, ScriptedExpert] = {
     "pendulum": ScriptedExpert("Pendulum-v1", PendulumSwingUpExpert, "scripted-energy-swingup-pd"),
     "cartpole": ScriptedExpert("CartPole-v1", CartPoleExpert, "scripted-linear-feedback"),
+    "pointmaze_umaze": ScriptedExpert(
+        "PointMaze_UMaze-v3", umaze_expert, "scripted-waypoint-planner-pd"
+    ),
+    "minigrid_empty_random": ScriptedExpert(
+        "MiniGrid-Empty-Random-6x6-v0",
+        MiniGridExpert,
+        "scripted-shortest-path",
+        env_wrappers=(SUCCESS_WRAPPER,),
+    ),
 }

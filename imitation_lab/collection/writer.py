@@ -11,7 +11,9 @@ that starts an episode.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import string
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +21,13 @@ from typing import Any
 import gymnasium as gym
 import minari
 import numpy as np
+from gymnasium.envs.registration import WrapperSpec
 from minari import MinariDataset
 from minari.data_collector.episode_buffer import EpisodeBuffer
 
 from imitation_lab.data.staging import staged_write
 from imitation_lab.errors import DatasetError
+from imitation_lab.obs import is_text, tree_leaves
 from imitation_lab.rollout import ActionNoise, Episode, PolicyFn, SeededEpisodes
 from imitation_lab.rollout import rollout as run_episodes
 
@@ -75,8 +79,9 @@ class RandomPolicy:
         self.action_space = action_space
         self.rng = np.random.default_rng(seed)
 
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        return np.stack([_uniform_action(self.action_space, self.rng) for _ in range(len(obs))])
+    def __call__(self, obs: Any) -> np.ndarray:
+        num = len(tree_leaves(obs)[0])  # observations may be dicts/tuples of [N, ...] arrays
+        return np.stack([_uniform_action(self.action_space, self.rng) for _ in range(num)])
 
 
 @dataclass
@@ -105,13 +110,31 @@ def _buffer(episode: Episode) -> EpisodeBuffer:
 
 
 def _stack(rows: list[Any]) -> Any:
-    """Stack per-step observations (arrays, or dicts/tuples of them) along a new first axis."""
+    """Stack per-step observations (arrays, or dicts/tuples of them, text) along a new axis."""
     first = rows[0]
+    if isinstance(first, str):  # text parts (MiniGrid's mission): Minari stores a list of str
+        return [str(r) for r in rows]
     if isinstance(first, dict):
         return {key: _stack([r[key] for r in rows]) for key in first}
     if isinstance(first, tuple):
         return tuple(_stack([r[i] for r in rows]) for i in range(len(first)))
     return np.stack(rows)
+
+
+#: characters of the Text space that stands in for unserializable string spaces
+TEXT_CHARSET = string.ascii_letters + string.digits + " ,.;:'!?-_"
+
+
+def storable_space(space: gym.Space) -> gym.Space:
+    """``space`` with string spaces Minari cannot serialize (MiniGrid's ``MissionSpace``)
+    replaced by ``Text`` (as Minari's own D4RL/minigrid datasets store the mission)."""
+    if isinstance(space, gym.spaces.Dict):
+        return gym.spaces.Dict({k: storable_space(s) for k, s in space.spaces.items()})
+    if isinstance(space, gym.spaces.Tuple):
+        return gym.spaces.Tuple([storable_space(s) for s in space.spaces])
+    if is_text(space) and not isinstance(space, gym.spaces.Text):
+        return gym.spaces.Text(max_length=256, charset=TEXT_CHARSET)
+    return space
 
 
 def make_vec_env(env_id: str, num_envs: int, env_kwargs: dict[str, Any]) -> gym.vector.VectorEnv:
@@ -237,6 +260,7 @@ def collect_dataset(
     ref_policy: PolicyFn | None = None,
     env_kwargs: dict[str, Any] | None = None,
     eval_env_id: str | None = None,
+    env_wrappers: tuple[WrapperSpec, ...] = (),
     overwrite: bool = False,
 ) -> MinariDataset:
     """Collect ``policy``'s episodes (plus ``noise``) into a new local Minari dataset.
@@ -247,6 +271,9 @@ def collect_dataset(
     ``ref_min_score`` is a uniform random policy's mean return and ``ref_max_score`` that of
     ``ref_policy`` (default: ``policy`` itself, without noise), each over ``ref_episodes``
     episodes seeded apart from the data, so ``minari.get_normalized_score`` works on the result.
+    Dict observations are recorded as such; text parts Minari cannot serialize (MiniGrid's
+    ``MissionSpace``) are declared as ``Text``. ``env_wrappers`` (observation-preserving, e.g.
+    a success signal) are recorded in the env specs, so ``recover_environment`` applies them.
     """
     env_kwargs = dict(env_kwargs or {})
     data = rollout(
@@ -269,8 +296,14 @@ def collect_dataset(
     )
     if not math.isfinite(refs.ref_max_score - refs.ref_min_score):
         raise DatasetError(f"Reference scores for '{dataset_id}' are not finite: {refs}.")
-    env_spec = gym.make(env_id, **env_kwargs).spec
+    probe = gym.make(env_id, **env_kwargs)
+    env_spec, observation_space = probe.spec, storable_space(probe.observation_space)
+    probe.close()
     eval_spec = gym.make(eval_env_id or env_id, **env_kwargs).spec
+    assert env_spec is not None and eval_spec is not None
+    if env_wrappers:
+        env_spec = dataclasses.replace(env_spec, additional_wrappers=tuple(env_wrappers))
+        eval_spec = dataclasses.replace(eval_spec, additional_wrappers=tuple(env_wrappers))
     with staged_write(dataset_id, overwrite=overwrite), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # author/email/permalink not set
         minari.create_dataset_from_buffers(
@@ -278,6 +311,7 @@ def collect_dataset(
             buffer=data.buffers,
             env=env_spec,
             eval_env=eval_spec,
+            observation_space=observation_space,
             algorithm_name=algorithm_name,
             author="imitation_lab",
             ref_min_score=refs.ref_min_score,

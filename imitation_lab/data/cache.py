@@ -1,28 +1,37 @@
-"""Cache of flattened training arrays, next to the Minari dataset they come from.
+"""Cache of flattened training arrays, next to the Minari dataset they come from, memory-mapped.
 
-``<dataset dir>/imitation_lab_cache/flat-<key>.npz`` where ``key`` hashes the dataset id, the
-cache format and the name, size and modification time of every file under ``<dataset dir>/data``
-(no file is read, so computing it costs microseconds). Rebuilding, redownloading or editing the
-dataset changes the key; stale cache files are removed when a new one is written.
+``<dataset dir>/imitation_lab_cache/flat-<key>/`` is a folder of ``.npy`` files (one per
+observation leaf, ``act``, ``rewards``, ...) plus ``meta.json``, written last. ``key`` hashes the
+dataset id, the cache format and the name, size and modification time of every file under
+``<dataset dir>/data`` (no file is read, so computing it costs microseconds). Rebuilding,
+redownloading or editing the dataset changes the key; stale cache entries are removed when a
+new one is written.
+
+The first load writes each observation leaf straight into its memory-mapped ``.npy`` file, one
+episode at a time; later loads open the files with ``mmap_mode="c"`` (pages are read from disk
+when a minibatch touches them, never written back), so a dataset larger than RAM still trains.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 from minari import MinariDataset
 
-from imitation_lab.data.buffer import OfflineData, flatten_dataset
-from imitation_lab.files import atomic_write
+from imitation_lab.data.buffer import OfflineData, check_spaces, flatten_dataset
 
 log = logging.getLogger(__name__)
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_DIR_NAME = "imitation_lab_cache"
-_FIELDS = ("obs", "act", "rewards", "terminations", "truncations")
+_FIELDS = ("act", "rewards", "terminations", "truncations")
+_META = "meta.json"
 
 
 def dataset_dir(dataset: MinariDataset) -> Path:
@@ -41,22 +50,95 @@ def content_key(dataset: MinariDataset) -> str:
 
 
 def cache_path(dataset: MinariDataset) -> Path:
-    return dataset_dir(dataset) / CACHE_DIR_NAME / f"flat-{content_key(dataset)}.npz"
+    """The cache folder of ``dataset``'s current content."""
+    return dataset_dir(dataset) / CACHE_DIR_NAME / f"flat-{content_key(dataset)}"
 
 
-def _save(data: OfflineData, path: Path) -> None:
-    arrays = {name: getattr(data, name).numpy() for name in _FIELDS}
-    arrays["episode_returns"] = data.episode_returns
-    atomic_write(path, lambda handle: np.savez(handle, **arrays))
-    for stale in path.parent.glob("flat-*.npz"):
-        if stale != path:
-            stale.unlink(missing_ok=True)
+def _leaf_file(key: str) -> str:
+    return f"obs.{key.replace('/', '.')}.npy" if key else "obs.npy"
 
 
-def _load(path: Path) -> OfflineData:
-    with np.load(path) as arrays:
-        tensors = {name: torch.from_numpy(arrays[name]) for name in _FIELDS}
-        return OfflineData(**tensors, episode_returns=arrays["episode_returns"])
+class _NpyWriter:
+    """Rows of a new ``.npy`` file written with plain file writes (the page cache holds them,
+    not this process's memory, as a writable memory map would)."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        self.offset, self.dtype = int(header.offset), np.dtype(dtype)
+        del header
+        self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self.handle = open(path, "r+b")  # noqa: SIM115 (closed in close())
+
+    def __setitem__(self, rows: slice, values: np.ndarray) -> None:
+        self.handle.seek(self.offset + int(rows.start) * self.row_bytes)
+        self.handle.write(np.ascontiguousarray(values, dtype=self.dtype).tobytes())
+
+    def close(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+
+
+def _write(dataset: MinariDataset, final: Path) -> None:
+    """Flatten ``dataset`` into a temp folder next to ``final``, then rename it into place."""
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        files: list[_NpyWriter] = []
+
+        def allocate(name: str, shape: tuple[int, ...], dtype: np.dtype) -> _NpyWriter:
+            files.append(_NpyWriter(tmp / _leaf_file(name.removeprefix("obs.")), shape, dtype))
+            return files[-1]
+
+        try:
+            data = flatten_dataset(dataset, allocate)  # type: ignore[arg-type]
+        finally:
+            for writer in files:
+                writer.close()
+        for name in _FIELDS:
+            np.save(tmp / f"{name}.npy", getattr(data, name).numpy())
+        np.save(tmp / "episode_returns.npy", data.episode_returns)
+        np.save(tmp / "episode_lengths.npy", data.episode_lengths)
+        meta = {"format": CACHE_FORMAT, "dataset_id": dataset.spec.dataset_id, "steps": len(data)}
+        (tmp / _META).write_text(json.dumps(meta))
+        for path in tmp.iterdir():  # durable before the rename makes the entry visible
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        del data
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for stale in final.parent.glob("flat-*"):
+        if stale != final:
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)  # the .npz files of cache format 1
+
+
+def _load(dataset: MinariDataset, path: Path) -> OfflineData:
+    meta = json.loads((path / _META).read_text())
+    if meta.get("format") != CACHE_FORMAT:
+        raise ValueError(f"cache format {meta.get('format')}, expected {CACHE_FORMAT}")
+    spec = check_spaces(dataset)
+
+    def read(name: str, mmap: bool = False) -> np.ndarray:
+        return np.load(path / name, mmap_mode="c" if mmap else None, allow_pickle=False)
+
+    leaves = {leaf.key: torch.from_numpy(read(_leaf_file(leaf.key), True)) for leaf in spec.leaves}
+    tensors = {name: torch.from_numpy(read(f"{name}.npy")) for name in _FIELDS}
+    steps = int(meta["steps"])
+    if any(len(t) != steps for t in [*tensors.values(), *leaves.values()]):
+        raise ValueError("cache arrays have different lengths")
+    return OfflineData(
+        obs=spec.build(leaves),
+        **tensors,
+        episode_returns=read("episode_returns.npy"),
+        episode_lengths=read("episode_lengths.npy"),
+        spec=None if spec.is_flat_vector else spec,
+    )
 
 
 def load_flat(dataset: MinariDataset, *, use_cache: bool = True) -> tuple[OfflineData, str]:
@@ -64,15 +146,16 @@ def load_flat(dataset: MinariDataset, *, use_cache: bool = True) -> tuple[Offlin
     key = content_key(dataset)
     if not use_cache:
         return flatten_dataset(dataset), key
-    path = dataset_dir(dataset) / CACHE_DIR_NAME / f"flat-{key}.npz"
-    if path.is_file():
+    path = dataset_dir(dataset) / CACHE_DIR_NAME / f"flat-{key}"
+    if (path / _META).is_file():
         try:
-            return _load(path), key
-        except Exception as err:  # a truncated/corrupt cache file is rebuilt, never trusted
+            return _load(dataset, path), key
+        except Exception as err:  # a truncated/corrupt cache entry is rebuilt, never trusted
             log.warning("Ignoring unreadable cache %s (%s); rebuilding it.", path, err)
-    data = flatten_dataset(dataset)
+            shutil.rmtree(path, ignore_errors=True)
     try:
-        _save(data, path)
+        _write(dataset, path)
     except OSError as err:  # a read-only store still trains, just without the cache
         log.warning("Could not write the dataset cache %s: %s", path, err)
-    return data, key
+        return flatten_dataset(dataset), key
+    return _load(dataset, path), key

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from minari import MinariDataset
 
 from imitation_lab.data.buffer import OfflineData
@@ -15,21 +18,40 @@ from imitation_lab.data.cache import load_flat
 from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
 from imitation_lab.data.store import Builders, load_or_build, unreadable
 from imitation_lab.errors import DatasetError
+from imitation_lab.obs import ObsSpec, is_text
 
+log = logging.getLogger(__name__)
 _VERSION = re.compile(r"-v(\d+)$")
 
 
 @dataclass
 class LoadedDataset:
-    """A validated dataset: Minari handle, flat tensors, normalizer of returns, provenance."""
+    """A validated dataset: Minari handle, flat tensors, normalizer of returns, provenance.
+
+    ``obs_spec`` is the fed part of the observation space (``dataset.obs_keys``; text dropped).
+    """
 
     dataset: MinariDataset
     data: OfflineData
     score_fn: ScoreFn | None
     info: dict[str, Any]
+    obs_spec: ObsSpec | None = None
+
+    @property
+    def observation_space(self) -> gym.Space:
+        """The space the actor is built for (the fed part of the dataset's)."""
+        if self.obs_spec is None:
+            return self.dataset.observation_space
+        return self.obs_spec.space
 
 
 def _same_space(a: gym.Space, b: gym.Space) -> bool:
+    if is_text(a) and is_text(b):  # Minari stores MiniGrid's MissionSpace as Text
+        return True
+    if isinstance(a, gym.spaces.Dict) and isinstance(b, gym.spaces.Dict):
+        return a.spaces.keys() == b.spaces.keys() and all(_same_space(a[k], b[k]) for k in a.spaces)
+    if isinstance(a, gym.spaces.Tuple) and isinstance(b, gym.spaces.Tuple):
+        return len(a) == len(b) and all(_same_space(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, gym.spaces.Discrete) and isinstance(b, gym.spaces.Discrete):
         return int(a.n) == int(b.n) and int(a.start) == int(b.start)
     if isinstance(a, gym.spaces.Box) and isinstance(b, gym.spaces.Box):
@@ -78,7 +100,8 @@ def check_contents(dataset: MinariDataset, data: OfflineData) -> None:
             "more episodes."
         )
     space = dataset.observation_space
-    if isinstance(space, gym.spaces.Box) and tuple(data.obs.shape[1:]) != tuple(space.shape):
+    flat = isinstance(space, gym.spaces.Box) and isinstance(data.obs, torch.Tensor)
+    if flat and tuple(data.obs.shape[1:]) != tuple(space.shape):
         raise DatasetError(
             f"Dataset '{dataset_id}' stores observations of shape {tuple(data.obs.shape[1:])} "
             f"but its observation space is {space}: the data files do not match their "
@@ -118,13 +141,24 @@ def load_training_data(
     download: bool = True,
     use_cache: bool = True,
     builders: Builders | None = None,
+    obs_keys: Sequence[str] | None = None,
 ) -> LoadedDataset:
-    """Find/build/download ``dataset_id``, validate it and flatten it (cached)."""
+    """Find/build/download ``dataset_id``, validate it and flatten it (cached).
+
+    ``obs_keys`` selects observation leaves/subtrees by name; text parts are always dropped.
+    """
     dataset = load_or_build(dataset_id, download_missing=download, builders=builders)
     if dataset.total_episodes == 0 or dataset.total_steps == 0:
         raise DatasetError(
             f"Dataset '{dataset_id}' is empty (0 episodes) at {dataset.spec.data_path}. "
             "Delete the folder and rebuild or redownload it."
+        )
+    spec = ObsSpec.of(dataset.observation_space, obs_keys, dataset_id=dataset_id)
+    if spec.dropped:
+        log.info(
+            "%s: observation parts not fed to the actor: %s (dataset.obs_keys selects).",
+            dataset_id,
+            ", ".join(spec.dropped),
         )
     env = recover_eval_env(dataset)
     try:
@@ -136,9 +170,14 @@ def load_training_data(
         data, key = load_flat(dataset, use_cache=use_cache)
     except (OSError, KeyError, ValueError, RuntimeError) as err:  # h5py on a damaged file
         raise unreadable(dataset_id, err) from err
+    if data.spec is not None:
+        data = data.select(spec)
     check_contents(dataset, data)
     info = dataset_info(dataset, key, eval_env_id)
-    return LoadedDataset(dataset, data, normalized_score_fn(dataset), info)
+    info["obs_keys"] = spec.keys if not spec.is_box else None
+    return LoadedDataset(
+        dataset, data, normalized_score_fn(dataset), info, None if spec.is_flat_vector else spec
+    )
 
 
 __all__ = ["LoadedDataset", "dataset_info", "load_training_data", "validate_against_env"]

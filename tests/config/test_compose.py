@@ -20,6 +20,7 @@ OPTIONS = [
 ]
 BOX = gym.spaces.Box(-2.0, 2.0, shape=(1,))
 OBS = gym.spaces.Box(-8.0, 8.0, shape=(3,))
+IMAGE = gym.spaces.Box(0, 255, shape=(36, 36, 3), dtype="uint8")
 
 
 def test_every_group_has_options() -> None:
@@ -32,7 +33,8 @@ def test_every_option_composes_and_builds_a_policy(group: str, option: str) -> N
     validate(cfg)
     discrete = cfg.dataset.id.startswith("imitation-lab/cartpole")
     action_space = gym.spaces.Discrete(2) if discrete else BOX
-    policy = build_policy(cfg, OBS, action_space, total_steps=100)
+    obs_space = IMAGE if cfg.actor._target_.endswith("CNNActor") else OBS  # CNN: images only
+    policy = build_policy(cfg, obs_space, action_space, total_steps=100)
     assert isinstance(policy, ImitationPolicy)
     assert policy.action_scaling == cfg.bounding.action_scaling
 

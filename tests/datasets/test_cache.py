@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import minari
 import pytest
 import torch
@@ -14,7 +16,7 @@ from tests.datasets.helpers import make_dataset, pendulum_episode
 
 def _cache_files(dataset_id: str) -> list:
     folder = cache.dataset_dir(minari.load_dataset(dataset_id)) / CACHE_DIR_NAME
-    return sorted(folder.glob("flat-*.npz"))
+    return sorted(folder.glob("flat-*"))
 
 
 def test_second_load_reads_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,10 +53,22 @@ def test_corrupt_cache_file_is_rebuilt() -> None:
     dataset = minari.load_dataset("tests/pendulum/corrupt-v0")
     load_flat(dataset)
     (path,) = _cache_files("tests/pendulum/corrupt-v0")
-    path.write_bytes(b"not an npz file")
+    (path / "act.npy").write_bytes(b"not an npy file")
     data, _ = load_flat(dataset)
     assert len(data) == 6
-    assert path.stat().st_size > 100  # rewritten
+    assert (path / "act.npy").stat().st_size > 100  # rewritten
+
+
+def test_cached_observations_are_memory_mapped() -> None:
+    """The cache is a folder of .npy files; observations are read with mmap, not copied."""
+    make_dataset("tests/pendulum/mmap-v0", [pendulum_episode(7)])
+    first = load_training_data("tests/pendulum/mmap-v0")
+    second = load_training_data("tests/pendulum/mmap-v0")
+    (path,) = _cache_files("tests/pendulum/mmap-v0")
+    assert (path / "obs.npy").is_file() and (path / "meta.json").is_file()
+    maps = Path("/proc/self/maps").read_text()  # the file is mapped into this process
+    assert str((path / "obs.npy").resolve()) in maps
+    assert torch.equal(first.data.obs, second.data.obs)
 
 
 def test_cache_off_writes_nothing() -> None:

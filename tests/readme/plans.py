@@ -75,6 +75,17 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train": Run(TRAIN, creates={f"outputs/train/*/{DONE}": 1}),
     # ---------------------------------------------------------------- usage
     "python -m imitation_lab.train dataset=cartpole": Run(TRAIN, creates={"outputs/train/*": 1}),
+    "python -m imitation_lab.train dataset=pointmaze_umaze": Run(
+        TRAIN, creates={f"outputs/train/*/{DONE}": 1}
+    ),
+    "python -m imitation_lab.train dataset=minigrid_empty_random": Run(
+        TRAIN, creates={f"outputs/train/*/{DONE}": 1}
+    ),
+    "python -m imitation_lab.train dataset=minigrid_empty_random dataset.obs_keys=[image] "
+    "actor=multi_input": Run(TRAIN),
+    "python -m imitation_lab.train dataset=minari_pointmaze_umaze": Compose(
+        "downloads D4RL/pointmaze/umaze-v2 from Minari's remote (no network here)"
+    ),
     "python -m imitation_lab.train bounding=tanh": Run(TRAIN, creates={"outputs/train/*": 1}),
     "python -m imitation_lab.train optim=adamw scheduler=cosine": Run(TRAIN),
     "python -m imitation_lab.train actor.hidden_sizes=[64,64] actor.activation=tanh "
@@ -177,8 +188,10 @@ PLANS: dict[str, Run | Compose | Skip] = {
     # ---------------------------------------------------------------- batched launcher
     "python -m imitation_lab.train -m hydra/launcher=batched seed=0,1,2 optim.lr=1e-3,3e-4 "
     "bounding=clip,tanh": Run(TRAIN, creates={f"multirun/train/*/*/{DONE}": 12}),
+    # seed=0,1 renumbers 7 of the joblib run's 4 jobs (bounding outer, seed inner): they get new
+    # <num>-<hash> dirs beside the old ones; only job 0 (clip, seed 0) is found and skipped
     "python -m imitation_lab.train -m experiment=clip_vs_tanh hydra/launcher=batched": Run(
-        (*TRAIN, "seed=0,1"), creates={f"multirun/clip_vs_tanh/*/{DONE}": 4}
+        (*TRAIN, "seed=0,1"), creates={f"multirun/clip_vs_tanh/*/{DONE}": 7}
     ),
     "python -m imitation_lab.train -m hydra/launcher=batched hydra.launcher.max_members=16 "
     "hydra.launcher.n_jobs=2 'seed=range(0,32)'": Run(
@@ -194,6 +207,12 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python experiments/baselines/summarize.py multirun/baselines": Run(
         needs=EXPERTS, prints=("hopper",)
     ),
+    "imitation-lab train experiment=baseline dataset=pointmaze_umaze trainer.num_seeds=5 "
+    "logger=none": Run(TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 5}),
+    "imitation-lab train experiment=baseline dataset=minigrid_empty_random trainer.num_seeds=5 "
+    "logger=none": Run(TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 5}),
+    "python experiments/baselines/summarize.py outputs/train --csv "
+    "experiments/baselines/results_goal_image.csv": Run(prints=("pointmaze", "minigrid")),
     # ---------------------------------------------------------------- experiments/clip_vs_tanh
     "experiments/clip_vs_tanh/run.sh": Run(
         (*TRAIN, "seed=0"),
