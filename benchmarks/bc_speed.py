@@ -11,7 +11,11 @@ case's own), repeats interleaved, medians reported. Cases:
   settings the default config builds (``build_policy``), logging every 100 steps to
   ``metrics.jsonl``;
 * ``k<K>``: ``trainer.num_seeds=K`` (a stacked group of K), reported as seed-steps/s;
-* ``eval``: env steps/s of one member's evaluation (vector env, batched act) on HalfCheetah-v5.
+* ``eval``: env steps/s of one member's evaluation (vector env, batched act) on HalfCheetah-v5;
+* ``gemm``: the machine's GEMM rate (GFLOP/s of a 1024x1024 ``torch.mm``, the best a dense
+  kernel does here) and ``gemm-k<K>``: the rate of exactly the batched GEMMs of one K-member step
+  (forward ``baddbmm`` + both backward ``bmm`` per layer, nothing else). A K-member case's
+  ``% of FLOP limit`` is its seed-steps/s x FLOP per seed-step / the ``gemm`` rate.
 
 Ratios (ours/raw, K seeds/sequential) come from the same invocation. ``--json`` writes the
 raw records; the table goes to stdout as markdown.
@@ -20,6 +24,7 @@ raw records; the table goes to stdout as markdown.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -215,6 +220,52 @@ def eval_speed(episodes: int, num_envs: int) -> float:
         return float(lengths) / elapsed
 
 
+def flop_per_seed_step(discrete: bool = False, hidden: int = 256) -> float:
+    """FLOP of one member's gradient step on the standard workload: every GEMM, forward (2 B in
+    out per layer) and backward (grad input + grad weight: twice the forward)."""
+    dims = [DISCRETE["obs_dim"] if discrete else CONTINUOUS["obs_dim"], hidden, hidden]
+    dims.append(DISCRETE["n_actions"] if discrete else CONTINUOUS["act_dim"])
+    forward = sum(2 * BATCH * a * b for a, b in itertools.pairwise(dims))
+    return 3.0 * forward
+
+
+def gemm_rate(seconds: float = 2.0, n: int = 1024) -> float:
+    """GFLOP/s of a square ``torch.mm`` of size ``n`` (the dense-kernel rate of this machine)."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    count, start = 0, CLOCK()
+    while CLOCK() - start < seconds:
+        a @ b
+        count += 1
+    return 2.0 * n**3 * count / (CLOCK() - start) / 1e9
+
+
+def step_gemm_rate(k: int, steps: int, hidden: int = 256) -> float:
+    """GFLOP/s of only the GEMMs of one K-member step (shapes as ``StackedMLP`` runs them)."""
+    import torch
+
+    dims = [CONTINUOUS["obs_dim"], hidden, hidden, CONTINUOUS["act_dim"]]
+    layers = [(torch.randn(k, o, i), torch.randn(k, o)) for i, o in itertools.pairwise(dims)]
+    x0 = torch.randn(k, BATCH, dims[0])
+    grads = [torch.randn(k, BATCH, o) for o in dims[1:]]
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            x = x0
+            inputs = []
+            for weight, bias in layers:
+                inputs.append(x)
+                x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+            for (weight, _), inp, grad in zip(layers, inputs, grads, strict=True):
+                torch.bmm(grad, weight)  # grad input
+                torch.bmm(grad.transpose(1, 2), inp)  # grad weight
+
+    return _timed(run, max(steps // 10, 5), steps) * k * flop_per_seed_step() / 1e9
+
+
 # ---------------------------------------------------------------- one case per subprocess
 def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     import torch
@@ -228,11 +279,15 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
         value = raw_loop(discrete, args.warmup, args.steps, args.raw_adam)
     elif case.startswith("ours-"):
         value = ours(discrete, args.warmup, args.steps, overrides)
-    elif case.startswith("k"):
+    elif case.startswith("k") and case.endswith("continuous"):
         k = int(case[1:].split("-")[0])
         value = k_seeds(k, discrete, args.warmup // 4, args.k_steps, overrides)
     elif case == "eval":
         value = eval_speed(args.eval_episodes, args.eval_envs)
+    elif case == "gemm":
+        value = gemm_rate()
+    elif case.startswith("gemm-k"):
+        value = step_gemm_rate(int(case.removeprefix("gemm-k")), args.k_steps)
     else:
         raise SystemExit(f"unknown case {case}")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -290,6 +345,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-envs", type=int, default=5)
     parser.add_argument("--override", action="append", default=[], help="config override")
     parser.add_argument("--json", type=Path, help="write all records here")
+    parser.add_argument(
+        "--flops", action="store_true", help="also the GEMM-rate cases (FLOP limit of K members)"
+    )
     args = parser.parse_args(argv)
     if args.case:
         print(json.dumps(run_case(args.case, args)))
@@ -302,6 +360,8 @@ def main(argv: list[str] | None = None) -> None:
         *(f"k{k}-continuous" for k in args.k),
         "eval",
     ]
+    if args.flops and not args.cases:
+        cases += ["gemm", *(f"gemm-k{k}" for k in args.k)]
     passthrough = [
         *("--steps", str(args.steps), "--k-steps", str(args.k_steps)),
         *("--warmup", str(args.warmup), "--threads", str(args.threads), "--timer", args.timer),
@@ -351,11 +411,38 @@ def markdown(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
             note = f"{ratio(case, 'raw-' + case.split('-', 1)[1])} of raw"
         elif case.startswith("k"):
             unit = "seed-steps/s"
-            note = f"{ratio(case, 'ours-' + case.split('-', 1)[1])} of sequential runs"
+            notes = []
+            if "ours-" + case.split("-", 1)[1] in by_case:
+                notes.append(f"{ratio(case, 'ours-' + case.split('-', 1)[1])} of sequential runs")
+            if "gemm" in by_case:
+                notes.append(f"{_of_limit(case, rounds, 'gemm')} of the FLOP limit (mm rate)")
+            if f"gemm-{case.split('-')[0]}" in by_case:
+                gemm_k = f"gemm-{case.split('-')[0]}"
+                notes.append(f"{_of_limit(case, rounds, gemm_k)} of its GEMMs alone")
+            note = "; ".join(notes)
         elif case == "eval":
             unit = "env steps/s"
+        elif case.startswith("gemm"):
+            unit = "GFLOP/s"
+            if case != "gemm":
+                k = int(case.removeprefix("gemm-k"))
+                note = f"limit {med[case] * 1e9 / flop_per_seed_step():.0f} seed-steps/s (K={k})"
+            else:
+                note = f"limit {med[case] * 1e9 / flop_per_seed_step():.0f} seed-steps/s"
         lines.append(f"| {case} | {med[case]:.0f} | {unit} | {rss[case]:.0f} | {note} |")
     return "\n".join(lines)
+
+
+def _of_limit(case: str, rounds: dict[int, dict[str, float]], gemm: str) -> str:
+    """Achieved FLOP/s of a K-member case as a share of a GEMM rate, per round (median)."""
+    values = [
+        r[case] * flop_per_seed_step() / (r[gemm] * 1e9)
+        for r in rounds.values()
+        if case in r and gemm in r
+    ]
+    if not values:
+        return ""
+    return f"{100 * statistics.median(values):.0f}% ({', '.join(f'{100 * v:.0f}' for v in values)})"
 
 
 if __name__ == "__main__":
