@@ -13,7 +13,7 @@ import numpy as np
 from rliable import library as rly
 from rliable import metrics
 
-REPS = 20_000
+REPS = 5_000
 rng = np.random.default_rng(14)
 # 3 arms x (10 runs x 4 tasks); task scales differ; ties included (rounded scores)
 scores = {
@@ -34,10 +34,16 @@ def aggregate(x):
     return np.array([metrics.aggregate_iqm(x), metrics.aggregate_mean(x)])
 
 
-points, cis = rly.get_interval_estimates(scores, aggregate, reps=REPS, random_state=0)
+points, cis = rly.get_interval_estimates(
+    scores, aggregate, reps=REPS, random_state=np.random.RandomState(0)
+)
 out["aggregate"] = {
-    k: {"iqm": points[k][0], "mean": points[k][1], "iqm_ci": cis[k][:, 0].tolist(),
-        "mean_ci": cis[k][:, 1].tolist()}
+    k: {
+        "iqm": points[k][0],
+        "mean": points[k][1],
+        "iqm_ci": cis[k][:, 0].tolist(),
+        "mean_ci": cis[k][:, 1].tolist(),
+    }
     for k in scores
 }
 pairs = {f"{a},clip": (scores[a], scores["clip"]) for a in ("tanh", "none")}
@@ -47,8 +53,11 @@ points, cis = rly.get_interval_estimates(
 out["poi"] = {k: {"point": float(points[k]), "ci": cis[k][:, 0].tolist()} for k in pairs}
 profiles, profile_cis = rly.create_performance_profile(scores, taus, reps=REPS)
 out["profiles"] = {
-    k: {"fraction": profiles[k].tolist(), "low": profile_cis[k][0].tolist(),
-        "high": profile_cis[k][1].tolist()}
+    k: {
+        "fraction": profiles[k].tolist(),
+        "low": profile_cis[k][0].tolist(),
+        "high": profile_cis[k][1].tolist(),
+    }
     for k in scores
 }
 path = Path(__file__).resolve().parents[1] / "tests/data/rliable_reference.json"
