@@ -48,7 +48,7 @@ out["aggregate"] = {
 }
 pairs = {f"{a},clip": (scores[a], scores["clip"]) for a in ("tanh", "none")}
 points, cis = rly.get_interval_estimates(
-    pairs, metrics.probability_of_improvement, reps=REPS, random_state=0
+    pairs, metrics.probability_of_improvement, reps=REPS, random_state=np.random.RandomState(0)
 )
 out["poi"] = {k: {"point": float(points[k]), "ci": cis[k][:, 0].tolist()} for k in pairs}
 profiles, profile_cis = rly.create_performance_profile(scores, taus, reps=REPS)
