@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -63,6 +64,17 @@ def run_names(cfg: DictConfig) -> RunNames:
 
 def job_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def resume_command(overrides: list[str], run_dir: Path | str) -> str:
+    """The exact shell command that resumes ``run_dir`` with the run's own overrides (quoted)."""
+    kept = [
+        o
+        for o in overrides
+        if o.lstrip("+~").partition("=")[0] not in {"trainer.resume", "hydra.run.dir"}
+    ]
+    args = [*kept, "trainer.resume=true", f"hydra.run.dir={run_dir}"]
+    return shlex.join(["python", "-m", "imitation_lab.train", *args])
 
 
 def hydra_files(cfg: DictConfig) -> dict[str, str]:
@@ -188,8 +200,8 @@ def main(cfg: DictConfig) -> float:
         if in_sweep() or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(
-            f"error: interrupted. Continue from the last checkpoint with the same overrides and "
-            f"`trainer.resume=true hydra.run.dir={run_dir_of(cfg)}`.",
+            "error: interrupted. Continue from the last checkpoint with: "
+            f"{resume_command(job_overrides(), run_dir_of(cfg))}",
             file=sys.stderr,
         )
         sys.exit(130)
