@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from imitation_lab.build import RunNames, resolved_config
 from imitation_lab.cli import CURRENT_SWEEP
 from imitation_lab.cluster import is_requeued
-from imitation_lab.config import register_configs, validate
+from imitation_lab.config import check_choices, register_configs, validate
 from imitation_lab.errors import ImitationLabError, TrainingDivergedError, storage_error_line
 from imitation_lab.fit import mean_summary
 from imitation_lab.group import MemberSpec, train_group
@@ -195,6 +195,8 @@ register_configs()
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns the final normalized score (x100) for sweepers."""
     try:
+        if HydraConfig.initialized():
+            check_choices(HydraConfig.get().runtime.choices)
         summary = train(cfg)
     except KeyboardInterrupt:
         if in_sweep() or os.environ.get("HYDRA_FULL_ERROR") == "1":
