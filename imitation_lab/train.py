@@ -223,7 +223,14 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    from imitation_lab.cli import pop_debug_flag, run_interruptible
+    from imitation_lab.cli import (
+        COMPLETION_FLAGS,
+        fix_completion_line,
+        pop_debug_flag,
+        run_interruptible,
+    )
 
     sys.argv = pop_debug_flag(sys.argv)
+    if COMPLETION_FLAGS & set(sys.argv):
+        fix_completion_line()
     run_interruptible(main)
