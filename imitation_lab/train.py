@@ -59,7 +59,10 @@ def run_names(cfg: DictConfig) -> RunNames:
         group = f"{experiment or hydra_cfg.job.name}-{Path(hydra_cfg.sweep.dir).name}"
     else:
         group = experiment or hydra_cfg.job.name
-    return RunNames(group=group, name=hydra_cfg.job.override_dirname or "default")
+    # what differs from the defaults names the run, else the experiment or the dataset
+    dataset = hydra_cfg.runtime.choices.get("dataset")
+    name = hydra_cfg.job.override_dirname or experiment or dataset or "run"
+    return RunNames(group=group, name=name)
 
 
 def job_overrides() -> list[str]:
@@ -109,7 +112,8 @@ def member_specs(cfg: DictConfig, run_dir: Path) -> list[MemberSpec]:
                 member_cfg,
                 run_dir / f"seed_{seed}",
                 resolved,
-                RunNames(group=names.group, name=f"{names.name}-seed_{seed}"),
+                # the seeds of one job share a group of their own (one K-seed job)
+                RunNames(group=f"{names.group}-{run_dir.name}", name=f"{names.name}-seed_{seed}"),
                 files,
             )
         )
