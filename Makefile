@@ -3,6 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
+TORCH := torch==2.13.0
+# Without a GPU (no nvidia-smi) torch comes from PyTorch's CPU wheel index, as PyTorch documents
+# (pip install torch --index-url https://download.pytorch.org/whl/cpu); the public index would
+# pull the multi-GB CUDA build. With a GPU, the default index (CUDA torch). Override either:
+# `make install TORCH_INDEX=https://download.pytorch.org/whl/cu128`.
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download.pytorch.org/whl/cpu)
+# One quick try (no retries, 10 s timeout); an unreachable index falls back to the default one.
+TORCH_INSTALL := $(if $(TORCH_INDEX),$(PIP) install --index-url $(TORCH_INDEX) --timeout 10 --retries 0 $(TORCH) || { echo "warning: $(TORCH_INDEX) unreachable: torch from the default index" >&2; $(PIP) install -c constraints-cpu.txt $(TORCH); },$(PIP) install $(TORCH))
 
 .PHONY: install train test lint clean
 
@@ -11,7 +19,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml constraints-cpu.txt | $(BIN)/python
 	$(PIP) install --upgrade pip
-	$(PIP) install -c constraints-cpu.txt torch==2.13.0
+	$(TORCH_INSTALL)
 	@# venvs from before our own Optuna sweeper: hydra-optuna-sweeper pins optuna<3 (pip check)
 	$(PIP) uninstall -y -q hydra-optuna-sweeper 2>/dev/null || true
 	$(PIP) install -c constraints-cpu.txt -e ".[dev]"

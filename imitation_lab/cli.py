@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 COMMANDS = {
@@ -31,9 +32,37 @@ def pop_debug_flag(argv: list[str]) -> list[str]:
     return [arg for arg in argv if arg != DEBUG_FLAG]
 
 
+COMPLETION_FLAGS = {"-sc", "--shell-completion"}
+#: how a completion line starts: ``python -m imitation_lab.<app>`` or ``imitation-lab <command>``
+_APP_PREFIX = re.compile(r"^\s*(\S*python[\d.]*\s+-m\s+\S+|\S*imitation-lab(?:\s+(\w+))?)\s*")
+
+
+def fix_completion_line() -> str | None:
+    """Rewrite ``COMP_LINE`` so Hydra's completion sees ``<app> <overrides>``.
+
+    Hydra strips ``python script.py`` or one app word; ``python -m <module>`` and
+    ``imitation-lab <command>`` are two words more, so it completed nothing. Returns the
+    ``imitation-lab`` command named on the line, if any.
+    """
+    line = os.environ.get("COMP_LINE")
+    found = _APP_PREFIX.match(line) if line else None
+    if line is None or found is None:
+        return None
+    new = "imitation-lab " + line[found.end() :]
+    point = int(os.environ.get("COMP_POINT", len(line)))
+    os.environ["COMP_LINE"] = new
+    os.environ["COMP_POINT"] = str(max(0, point - (len(line) - len(new))))
+    return found.group(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Dispatch to the command's Hydra app with the remaining arguments."""
     argv = pop_debug_flag(list(sys.argv[1:] if argv is None else argv))
+    if argv and argv[0] in COMPLETION_FLAGS:  # the completion script calls `imitation-lab -sc`
+        command = fix_completion_line()
+        argv = [command if command in COMMANDS else "train", *argv]
+    elif argv and any(flag in argv for flag in COMPLETION_FLAGS):
+        fix_completion_line()
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr if argv and argv[0] not in {"-h", "--help"} else sys.stdout)
         if argv and argv[0] not in {"-h", "--help"}:

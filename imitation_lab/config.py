@@ -8,6 +8,7 @@ ranges that types cannot express, naming the key.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -309,6 +310,18 @@ def check_stackable(cfg: DictConfig, why: str) -> None:
             "not support yet. Use actor=mlp (it takes Dict/image/Discrete observations too), or "
             "run the seeds as separate jobs (-m seed=0,1,2 with the default launcher)."
         )
+
+
+def check_choices(choices: Mapping[str, object]) -> None:
+    """Refuse a schema picked as an option (``optim=adam_schema``): schemas are internal."""
+    for group, choice in choices.items():
+        if isinstance(choice, str) and (group, choice) in SCHEMAS:
+            options = sorted(o for g, o in SCHEMAS if g == group)
+            raise ConfigError(
+                f"{group}={choice} is an internal schema, not an option; pick a YAML option of "
+                f"conf/{group}/ (e.g. `{group}={choice.removesuffix('_schema')}`), not one of "
+                f"{', '.join(options)}."
+            )
 
 
 def validate(cfg: DictConfig) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from imitation_lab.build import RunNames, resolved_config
 from imitation_lab.cli import CURRENT_SWEEP
 from imitation_lab.cluster import is_requeued
-from imitation_lab.config import register_configs, validate
+from imitation_lab.config import check_choices, register_configs, validate
 from imitation_lab.errors import ImitationLabError, TrainingDivergedError, storage_error_line
 from imitation_lab.fit import mean_summary
 from imitation_lab.group import MemberSpec, train_group
@@ -58,11 +59,25 @@ def run_names(cfg: DictConfig) -> RunNames:
         group = f"{experiment or hydra_cfg.job.name}-{Path(hydra_cfg.sweep.dir).name}"
     else:
         group = experiment or hydra_cfg.job.name
-    return RunNames(group=group, name=hydra_cfg.job.override_dirname or "default")
+    # what differs from the defaults names the run, else the experiment or the dataset
+    dataset = hydra_cfg.runtime.choices.get("dataset")
+    name = hydra_cfg.job.override_dirname or experiment or dataset or "run"
+    return RunNames(group=group, name=name)
 
 
 def job_overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def resume_command(overrides: list[str], run_dir: Path | str) -> str:
+    """The exact shell command that resumes ``run_dir`` with the run's own overrides (quoted)."""
+    kept = [
+        o
+        for o in overrides
+        if o.lstrip("+~").partition("=")[0] not in {"trainer.resume", "hydra.run.dir"}
+    ]
+    args = [*kept, "trainer.resume=true", f"hydra.run.dir={run_dir}"]
+    return shlex.join(["python", "-m", "imitation_lab.train", *args])
 
 
 def hydra_files(cfg: DictConfig) -> dict[str, str]:
@@ -97,7 +112,8 @@ def member_specs(cfg: DictConfig, run_dir: Path) -> list[MemberSpec]:
                 member_cfg,
                 run_dir / f"seed_{seed}",
                 resolved,
-                RunNames(group=names.group, name=f"{names.name}-seed_{seed}"),
+                # the seeds of one job share a group of their own (one K-seed job)
+                RunNames(group=f"{names.group}-{run_dir.name}", name=f"{names.name}-seed_{seed}"),
                 files,
             )
         )
@@ -183,13 +199,15 @@ register_configs()
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns the final normalized score (x100) for sweepers."""
     try:
+        if HydraConfig.initialized():
+            check_choices(HydraConfig.get().runtime.choices)
         summary = train(cfg)
     except KeyboardInterrupt:
         if in_sweep() or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(
-            f"error: interrupted. Continue from the last checkpoint with the same overrides and "
-            f"`trainer.resume=true hydra.run.dir={run_dir_of(cfg)}`.",
+            "error: interrupted. Continue from the last checkpoint with: "
+            f"{resume_command(job_overrides(), run_dir_of(cfg))}",
             file=sys.stderr,
         )
         sys.exit(130)
@@ -209,7 +227,14 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    from imitation_lab.cli import pop_debug_flag, run_interruptible
+    from imitation_lab.cli import (
+        COMPLETION_FLAGS,
+        fix_completion_line,
+        pop_debug_flag,
+        run_interruptible,
+    )
 
     sys.argv = pop_debug_flag(sys.argv)
+    if COMPLETION_FLAGS & set(sys.argv):
+        fix_completion_line()
     run_interruptible(main)

@@ -77,6 +77,13 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _ci(stats: dict, name: str) -> str:
+    """``[low, high]``; one seed has no CI (never a zero-width one): ``[–]``."""
+    if stats["n"] < 2:
+        return "[–]"
+    return f"[{_fmt(stats[f'{name}_ci_low'])}, {_fmt(stats[f'{name}_ci_high'])}]"
+
+
 def markdown_table(results: Sequence[GroupResult], metric: str) -> str:
     lines = [
         f"| group | n | {metric} mean ± std | median | IQM [95% CI] | mean [95% CI] |",
@@ -90,8 +97,8 @@ def markdown_table(results: Sequence[GroupResult], metric: str) -> str:
         lines.append(
             f"| {res.label} | {s['n']} | {_fmt(s['mean'])} ± {_fmt(s['std'])} "
             f"| {_fmt(s['median'])} "
-            f"| {_fmt(s['iqm'])} [{_fmt(s['iqm_ci_low'])}, {_fmt(s['iqm_ci_high'])}] "
-            f"| {_fmt(s['mean'])} [{_fmt(s['mean_ci_low'])}, {_fmt(s['mean_ci_high'])}] |"
+            f"| {_fmt(s['iqm'])} {_ci(s, 'iqm')} "
+            f"| {_fmt(s['mean'])} {_ci(s, 'mean')} |"
         )
     return "\n".join(lines)
 

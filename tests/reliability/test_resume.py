@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -149,9 +151,23 @@ def test_ctrl_c_says_how_to_resume(minari_store: Path, tmp_path: Path) -> None:
     step, interrupted = _signal_after_first_checkpoint(run_dir, minari_store, signal.SIGINT)
     assert interrupted.returncode == 130
     lines = [line for line in interrupted.stderr.splitlines() if line.strip()]
-    assert lines == [
-        "error: interrupted. Continue from the last checkpoint with the same overrides and "
-        f"`trainer.resume=true hydra.run.dir={run_dir}`."
-    ]
+    prefix = "error: interrupted. Continue from the last checkpoint with: "
+    assert len(lines) == 1 and lines[0].startswith(prefix), lines
+    command = lines[0].removeprefix(prefix)
+    assert shlex.split(command)[-2:] == ["trainer.resume=true", f"hydra.run.dir={run_dir}"]
     assert 0 < step < STEPS
     assert not (run_dir / "DONE.json").exists() and not (run_dir / "FAILED.json").exists()
+    overrides = (run_dir / ".hydra" / "overrides.yaml").read_text()
+
+    # the printed command, run literally by a shell, finishes the run with its own settings
+    env = cli_env(minari_store)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        command, shell=True, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "DONE.json").exists()
+    records = _records(run_dir)
+    assert max(r["step"] for r in records if "train/loss" in r) == STEPS
+    for override in RUN:  # the original settings, not the defaults
+        assert override in overrides and override in (run_dir / ".hydra/overrides.yaml").read_text()
