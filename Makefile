@@ -31,7 +31,9 @@ install: $(VENV)/.installed
 train: install
 	$(BIN)/python -m imitation_lab.train $(ARGS)
 
-## The test suite (what CI runs).
+## The test suite (what CI runs): two pytest-xdist workers, one test file per worker (the README
+## tests share one clone, the Slurm tests one cluster). PYTEST_ARGS=-n0 runs it in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0 || exit $$rc
 
