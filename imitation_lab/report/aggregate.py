@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,9 @@ class GroupResult:
     stats: dict[str, float]
     curve: dict[str, np.ndarray]  # step, mean, low, high
     n_pruned: int = 0
+    strata_ids: list[tuple] = field(default_factory=list)  # the stratum key of each ``strata``
+    #: P(this group > the reference group) and its 95 % CI, see ``report.improvement``
+    improvement: tuple[float, float, float] | None = None
 
     @property
     def label(self) -> str:
@@ -102,6 +105,7 @@ def aggregate(
                 n_pruned=sum(j.status == "pruned" for j in members),
                 stats=group_stats(strata) if strata else {"n": 0},
                 curve=_curve(scored, curve_key_of(metric), stratum),
+                strata_ids=list(by_stratum),
             )
         )
     return results

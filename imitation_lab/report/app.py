@@ -19,6 +19,11 @@ from pathlib import Path
 
 from imitation_lab.errors import ImitationLabError
 from imitation_lab.report.aggregate import GroupResult, aggregate
+from imitation_lab.report.improvement import (
+    DEFAULT_ARM_KEY,
+    attach_improvement,
+    default_reference,
+)
 from imitation_lab.report.plots import plot
 from imitation_lab.report.runs import load_jobs, swept_keys
 from imitation_lab.report.tables import (
@@ -36,13 +41,19 @@ def report(
     out_dir: Path | None = None,
     metric: str = "final/normalized_score",
     by: Sequence[str] | None = None,
+    reference: str | None = None,
+    arm_key: str = DEFAULT_ARM_KEY,
 ) -> list[GroupResult]:
     """Read ``sweep_dir``, write the CSVs, markdown and plots to ``out_dir`` (default
-    ``<sweep_dir>/report``); returns the per-group results."""
+    ``<sweep_dir>/report``); returns the per-group results. ``reference`` (default ``clip``
+    where the ``arm_key`` arms include it) adds P(arm > reference) to results.md/csv."""
     sweep_dir = Path(sweep_dir)
     jobs = load_jobs(sweep_dir)
     keys = swept_keys(sweep_dir, jobs)
     results = aggregate(jobs, keys, metric, by)
+    reference = reference or default_reference(results, arm_key)
+    if reference is not None:
+        attach_improvement(results, arm_key, reference)
     out_dir = Path(out_dir) if out_dir is not None else sweep_dir / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(results, out_dir / "results.csv")
@@ -51,7 +62,9 @@ def report(
     trials = load_trials(sweep_dir)
     if trials is not None:
         write_trials_csv(trials, out_dir / "trials.csv")
-    write_markdown(results, jobs, keys, sweep_dir, metric, out_dir / "results.md", trials)
+    write_markdown(
+        results, jobs, keys, sweep_dir, metric, out_dir / "results.md", trials, reference
+    )
     plot(results, metric, out_dir)
     return results
 
@@ -70,13 +83,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--by", nargs="+", default=None, help="group by these keys (default: swept keys but seed)"
     )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="arm to compare with: P(arm > reference) per group (default: clip, if swept)",
+    )
+    parser.add_argument(
+        "--arm-key", default=DEFAULT_ARM_KEY, help="the group key whose values are the arms"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        results = report(args.sweep_dir, args.out, args.metric, args.by)
+        results = report(
+            args.sweep_dir, args.out, args.metric, args.by, args.reference, args.arm_key
+        )
     except ImitationLabError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(markdown_table(results, args.metric))
+    reference = args.reference or default_reference(results, args.arm_key)
+    print(markdown_table(results, args.metric, reference))
     trials = load_trials(args.sweep_dir)
     if trials is not None:
         print(f"\nOptuna trials:\n{trials_table(trials)}")

@@ -27,12 +27,14 @@ STAT_COLUMNS = (
     "mean_ci_high",
 )
 
+IMPROVEMENT_COLUMNS = ("poi_vs_reference", "poi_ci_low", "poi_ci_high")
+
 
 def write_csv(results: Sequence[GroupResult], path: Path) -> None:
     keys = [k for k, _ in results[0].key] if results else []
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["group", *keys, *STAT_COLUMNS])
+        writer.writerow(["group", *keys, *STAT_COLUMNS, *IMPROVEMENT_COLUMNS])
         for res in results:
             row = {
                 **res.stats,
@@ -40,8 +42,14 @@ def write_csv(results: Sequence[GroupResult], path: Path) -> None:
                 "n_unfinished": res.n_unfinished,
                 "n_pruned": res.n_pruned,
             }
+            improvement = res.improvement or ("", "", "")
             writer.writerow(
-                [res.label, *(v for _, v in res.key), *(row.get(c, "") for c in STAT_COLUMNS)]
+                [
+                    res.label,
+                    *(v for _, v in res.key),
+                    *(row.get(c, "") for c in STAT_COLUMNS),
+                    *improvement,
+                ]
             )
 
 
@@ -84,21 +92,33 @@ def _ci(stats: dict, name: str) -> str:
     return f"[{_fmt(stats[f'{name}_ci_low'])}, {_fmt(stats[f'{name}_ci_high'])}]"
 
 
-def markdown_table(results: Sequence[GroupResult], metric: str) -> str:
+def _improvement(res: GroupResult) -> str:
+    if res.improvement is None:
+        return "–"
+    poi, low, high = res.improvement
+    return f"{poi:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def markdown_table(
+    results: Sequence[GroupResult], metric: str, reference: str | None = None
+) -> str:
+    """One row per group; with ``reference`` (an arm), a P(group > reference) column."""
+    poi = f" P(> {reference}) [95% CI] |" if reference else ""
     lines = [
-        f"| group | n | {metric} mean ± std | median | IQM [95% CI] | mean [95% CI] |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| group | n | {metric} mean ± std | median | IQM [95% CI] | mean [95% CI] |{poi}",
+        "|---|---:|---:|---:|---:|---:|" + ("---:|" if reference else ""),
     ]
     for res in results:
         s = res.stats
+        extra = f" {_improvement(res)} |" if reference else ""
         if s["n"] == 0:
-            lines.append(f"| {res.label} | 0 | – | – | – | – |")
+            lines.append(f"| {res.label} | 0 | – | – | – | – |{extra}")
             continue
         lines.append(
             f"| {res.label} | {s['n']} | {_fmt(s['mean'])} ± {_fmt(s['std'])} "
             f"| {_fmt(s['median'])} "
             f"| {_fmt(s['iqm'])} {_ci(s, 'iqm')} "
-            f"| {_fmt(s['mean'])} {_ci(s, 'mean')} |"
+            f"| {_fmt(s['mean'])} {_ci(s, 'mean')} |{extra}"
         )
     return "\n".join(lines)
 
@@ -111,6 +131,7 @@ def write_markdown(
     metric: str,
     path: Path,
     trials: Sequence[TrialRow] | None = None,
+    reference: str | None = None,
 ) -> None:
     statuses = ("done", "failed", "pruned", "unfinished")
     counts = {s: sum(j.status == s for j in jobs) for s in statuses}
@@ -124,7 +145,7 @@ def write_markdown(
         f"IQM = mean of the middle 50 % of seeds; std uses ddof=1; CIs: 95 % stratified bootstrap "
         f"(percentile, {REPS} resamples, numpy implementation of rliable's method).",
         "",
-        markdown_table(results, metric),
+        markdown_table(results, metric, reference),
         "",
     ]
     bad = [j for j in jobs if j.status in ("failed", "unfinished")]

@@ -138,3 +138,20 @@ def test_group_by_other_keys_stratifies_by_the_rest(report_sweep: Sweep, tmp_pat
     for res in results:  # each seed group holds one clip and one tanh job, as two strata
         assert res.stats["n"] == 2 and len(res.strata) == 2
         assert res.stats["mean_ci_low"] == pytest.approx(res.stats["mean"])  # 1 run per stratum
+
+
+def test_probability_of_improvement_over_the_reference_arm(report_sweep: Sweep, tmp_path: Path):
+    """P(tanh > clip) by hand (pairs of seeds, ties 1/2) equals the report's; clip has none."""
+    report(report_sweep.dir, tmp_path)  # reference defaults to clip: it is one of the arms
+    rows = _rows(tmp_path / "results.csv")
+    hand = _scores_by_arm(report_sweep.dir)
+    pairs = [np.sign(t - c) for t in hand["tanh"] for c in hand["clip"]]
+    expected = (np.mean(pairs) + 1) / 2
+    tanh = rows["bounding=tanh"]
+    assert float(tanh["poi_vs_reference"]) == pytest.approx(expected)
+    assert 0.0 <= float(tanh["poi_ci_low"]) <= expected <= float(tanh["poi_ci_high"]) <= 1.0
+    assert rows["bounding=clip"]["poi_vs_reference"] == ""
+    md = (tmp_path / "results.md").read_text()
+    assert "P(> clip) [95% CI]" in md and f"| {expected:.2f} [" in md
+    with pytest.raises(SweepError, match=r"No arm bounding='sigmoid'.*\['clip', 'tanh'\]"):
+        report(report_sweep.dir, tmp_path / "x", reference="sigmoid")
