@@ -151,7 +151,8 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
                     _slurm(slurm_cluster, "scontrol", "update", f"JobId={job_id}", "StartTime=now")
                 return attempts() > before
 
-            _wait(f"attempt {before + 1}", started, proc, timeout=60)
+            # submitit's USR2 handler checkpoints before it requeues: slow on a loaded machine
+            _wait(f"attempt {before + 1}", started, proc, timeout=240)
 
         _wait("checkpoint 500", lambda: last_checkpoint() >= 500, proc)
         _slurm(slurm_cluster, "scontrol", "requeue", job_id)  # preemption by the cluster
