@@ -31,9 +31,8 @@ install: $(VENV)/.installed
 train: install
 	$(BIN)/python -m imitation_lab.train $(ARGS)
 
-## The test suite (what CI runs): two pytest-xdist workers, one test file per worker (the README
-## tests share one clone, the Slurm tests one cluster). PYTEST_ARGS=-n0 runs it in one process.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+## The test suite (what CI runs), in one process: the Slurm requeue test fails under xdist.
+PYTEST_ARGS ?=
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0 || exit $$rc
 

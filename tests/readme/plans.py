@@ -71,7 +71,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     'pip install -c constraints-cpu.txt torch==2.13.0 && pip install -c constraints-cpu.txt -e ".[dev]"': Skip(  # noqa: E501
         "installs the project (what .ci/run and make do)"
     ),
-    "python -m pytest -q -n 2 --dist loadfile": Skip("is this suite"),
+    "python -m pytest -q": Skip("is this suite"),
     "python -m imitation_lab.train": Run(TRAIN, creates={f"outputs/train/*/{DONE}": 1}),
     # ---------------------------------------------------------------- usage
     "python -m imitation_lab.train dataset=cartpole": Run(TRAIN, creates={"outputs/train/*": 1}),
