@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -20,11 +19,12 @@ from imitation_lab.collection.writer import collect_dataset
 from imitation_lab.data.ids import check_dataset_id
 from imitation_lab.data.store import is_local
 from imitation_lab.errors import DatasetError, ImitationLabError, storage_error_line
+from imitation_lab.paths import config_dir
 from imitation_lab.seeding import seed_everything
 from imitation_lab.utils import instantiate
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf" / "collect")
+CONFIG_DIR = str(config_dir() / "collect")
 
 
 def _describe(cfg: DictConfig, source: PolicySource, ref: PolicySource | None) -> str:

@@ -22,6 +22,7 @@ from imitation_lab.errors import ImitationLabError, TrainingDivergedError, stora
 from imitation_lab.fit import mean_summary
 from imitation_lab.group import MemberSpec, train_group
 from imitation_lab.hpo import TrialPruned
+from imitation_lab.paths import config_dir
 from imitation_lab.run_dir import (
     DONE,
     decide_resume,
@@ -34,7 +35,7 @@ from imitation_lab.run_dir import (
 )
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+CONFIG_DIR = str(config_dir())
 APP = "train"
 
 
