@@ -204,13 +204,16 @@ class RunNames:
     name: str
     tags: list[str] = field(default_factory=list)
     job_type: str = "train"
+    #: the job's config-group choices (``{"bounding": "tanh", ...}``) and its overrides
+    choices: dict[str, str] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
 
 
 def make_logger(
     cfg: DictConfig,
     run_dir: Path,
     resolved: dict[str, Any],
-    dataset_info: dict[str, Any],
+    loaded: LoadedDataset,
     names: RunNames,
 ) -> Logger:
     """``metrics.jsonl`` (always) plus the configured logger (``logger=wandb|none``).
@@ -224,13 +227,33 @@ def make_logger(
         JsonlLogger(run_dir / "metrics.jsonl", resume_step=resume_step),
         factory(
             run_dir=run_dir,
-            config={**resolved, "dataset_info": dataset_info},
+            config=logged_config(resolved, loaded, names),
             group=cfg.logger.get("group") or names.group,
             name=cfg.logger.get("name") or names.name,
-            tags=[*cfg.logger.get("tags", []), *cfg.tags, *names.tags],
+            tags=list(dict.fromkeys([*cfg.logger.get("tags", []), *cfg.tags, *names.tags])),
             job_type=names.job_type,
         ),
     )
+
+
+def logged_config(
+    resolved: dict[str, Any], loaded: LoadedDataset, names: RunNames
+) -> dict[str, Any]:
+    """What the logger records as the run's config: the resolved config with the data-derived
+    actor sizes filled in (not ``"???"``), the dataset's facts, the group choices and the
+    overrides."""
+    obs_dim, act_dim = expected_sizes(loaded.observation_space, loaded.dataset.action_space)
+    actor = dict(resolved.get("actor", {}))
+    for key, size in (("obs_dim", obs_dim), ("act_dim", act_dim)):
+        if actor.get(key, "???") == "???":
+            actor[key] = size
+    return {
+        **resolved,
+        "actor": actor,
+        "dataset_info": loaded.info,
+        "choices": names.choices,
+        "overrides": names.overrides,
+    }
 
 
 def eval_hook(cfg: DictConfig, run_dir: Path) -> EvalHook | None:

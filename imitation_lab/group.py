@@ -152,7 +152,7 @@ def train_group(
                     write_hydra_files(spec.run_dir, spec.hydra_files)
                 write_dataset_info(spec.run_dir, loaded.info)
                 member.logger = build.make_logger(
-                    spec.cfg, spec.run_dir, spec.resolved, loaded.info, spec.names
+                    spec.cfg, spec.run_dir, spec.resolved, loaded, spec.names
                 )
             if len(specs) > 1:
                 log.info("Training %d members in one process (stacked).", len(specs))

@@ -136,6 +136,7 @@ class WandbLogger:
             import wandb
 
             run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:8]
+            group, name = _same_names_on_resume(run_dir, group, name)
             id_file.write_text(run_id)
             os.environ.setdefault("WANDB_SILENT", "true")
             init_kwargs: dict[str, Any] = {
@@ -201,6 +202,22 @@ class WandbLogger:
             log.warning("W&B finish failed (%s).", _one_line(err))
         self._run = None
         _PROCESS["live_runs"] -= 1
+
+
+def _same_names_on_resume(
+    run_dir: Path, group: str | None, name: str | None
+) -> tuple[str | None, str | None]:
+    """A resumed run keeps the group and name of its first segment (``wandb_run_names.json``);
+    a new run records its own."""
+    names_file = run_dir / "wandb_run_names.json"
+    if names_file.exists():
+        try:
+            saved = json.loads(names_file.read_text())
+            return saved.get("group", group), saved.get("name", name)
+        except (json.JSONDecodeError, AttributeError):
+            pass  # unreadable: rewritten below
+    names_file.write_text(json.dumps({"group": group, "name": name}))
+    return group, name
 
 
 # W&B state of this process. Once online failed, later runs in the process (the K seeds of

@@ -6,6 +6,7 @@ import logging
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import hydra
@@ -50,20 +51,41 @@ def in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+#: overrides that do not change what a run is: not in its W&B name (one name across resumes)
+UNNAMED_KEYS = ("trainer.resume", "trainer.progress", "logger", "tags")
+
+
 def run_names(cfg: DictConfig) -> RunNames:
-    """W&B group and name from the Hydra job: experiment/sweep folder and the overrides."""
+    """W&B group, name, tags and the logged choices/overrides of this Hydra job.
+
+    The group is the experiment (or app) and, in a multirun, its sweep folder; the name is what
+    the job overrides (keys that only change what is shown, such as ``trainer.resume``, left
+    out), else the experiment or the dataset; tags are the dataset id and the group choices.
+    """
     if not HydraConfig.initialized():
         return RunNames(group="default", name="run")
     hydra_cfg = HydraConfig.get()
-    experiment = hydra_cfg.runtime.choices.get("experiment")
+    choices = user_choices(dict(hydra_cfg.runtime.choices))
+    experiment = choices.get("experiment")
     if hydra_cfg.mode == RunMode.MULTIRUN:
         group = f"{experiment or hydra_cfg.job.name}-{Path(hydra_cfg.sweep.dir).name}"
     else:
         group = experiment or hydra_cfg.job.name
-    # what differs from the defaults names the run, else the experiment or the dataset
-    dataset = hydra_cfg.runtime.choices.get("dataset")
-    name = hydra_cfg.job.override_dirname or experiment or dataset or "run"
-    return RunNames(group=group, name=name)
+    overrides = job_overrides()
+    named = sorted(o for o in overrides if not _unnamed(o))
+    name = ",".join(named) or experiment or choices.get("dataset") or "run"
+    tags = [str(cfg.dataset.id), *(f"{k}={v}" for k, v in choices.items() if k != "dataset")]
+    return RunNames(group=group, name=name, tags=tags, choices=choices, overrides=overrides)
+
+
+def user_choices(choices: dict[str, object]) -> dict[str, str]:
+    """The config-group choices a user makes (``bounding: tanh``...), not Hydra's own."""
+    return {k: str(v) for k, v in choices.items() if v is not None and not k.startswith("hydra/")}
+
+
+def _unnamed(override: str) -> bool:
+    key = override.lstrip("+~").partition("=")[0]
+    return any(key == k or key.startswith(f"{k}.") for k in UNNAMED_KEYS)
 
 
 def job_overrides() -> list[str]:
@@ -114,7 +136,9 @@ def member_specs(cfg: DictConfig, run_dir: Path) -> list[MemberSpec]:
                 run_dir / f"seed_{seed}",
                 resolved,
                 # the seeds of one job share a group of their own (one K-seed job)
-                RunNames(group=f"{names.group}-{run_dir.name}", name=f"{names.name}-seed_{seed}"),
+                replace(
+                    names, group=f"{names.group}-{run_dir.name}", name=f"{names.name}-seed_{seed}"
+                ),
                 files,
             )
         )

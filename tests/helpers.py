@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
@@ -47,15 +49,13 @@ def compose_config(
     return cfg
 
 
-def read_wandb_history(run_file: Path) -> list[dict[str, float]]:
-    """History rows of an offline ``run-*.wandb`` file (W&B's LevelDB-style record log)."""
-    import json
-
+def _wandb_records(run_file: Path) -> Iterator[Any]:
+    """The records of an offline ``run-*.wandb`` file (W&B's LevelDB-style record log)."""
     from wandb.proto import wandb_internal_pb2
 
     data = Path(run_file).read_bytes()
     assert data[:4] == b":W&B", f"{run_file} is not a W&B run file"
-    block, pos, pending, rows = 32768, 7, b"", []
+    block, pos, pending = 32768, 7, b""
     while pos + 7 <= len(data):
         if block - pos % block < 7:  # block trailer padding
             pos += block - pos % block
@@ -69,11 +69,36 @@ def read_wandb_history(run_file: Path) -> list[dict[str, float]]:
             continue
         record = wandb_internal_pb2.Record()
         record.ParseFromString(pending)
-        if record.WhichOneof("record_type") == "history":
-            rows.append(
-                {
-                    item.key or "/".join(item.nested_key): json.loads(item.value_json)
-                    for item in record.history.item
-                }
-            )
-    return rows
+        yield record
+
+
+def read_wandb_history(run_file: Path) -> list[dict[str, float]]:
+    """History rows of an offline ``run-*.wandb`` file."""
+    import json
+
+    return [
+        {
+            item.key or "/".join(item.nested_key): json.loads(item.value_json)
+            for item in record.history.item
+        }
+        for record in _wandb_records(run_file)
+        if record.WhichOneof("record_type") == "history"
+    ]
+
+
+def read_wandb_run(run_file: Path) -> dict[str, Any]:
+    """The run record of an offline ``run-*.wandb`` file: name, group, job type, tags and
+    config (top-level keys, as logged)."""
+    import json
+
+    for record in _wandb_records(run_file):
+        if record.WhichOneof("record_type") == "run":
+            run = record.run
+            return {
+                "name": run.display_name,
+                "group": run.run_group,
+                "job_type": run.job_type,
+                "tags": list(run.tags),
+                "config": {item.key: json.loads(item.value_json) for item in run.config.update},
+            }
+    raise AssertionError(f"{run_file} has no run record")
