@@ -72,7 +72,22 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     module = __import__(COMMANDS[command], fromlist=["main"])
     sys.argv = [f"imitation-lab {command}", *rest]
-    run_interruptible(module.main)
+    from imitation_lab.help import filtered_completion
+
+    with filtered_completion(command, rest):
+        run_interruptible(module.main)
+
+
+def run_module(app: str, app_main) -> None:
+    """``python -m imitation_lab.<app>``: the same front-end as ``imitation-lab <app>``
+    (``--debug``, completion of this command line, one-line Ctrl-C)."""
+    from imitation_lab.help import filtered_completion
+
+    sys.argv = pop_debug_flag(sys.argv)
+    if COMPLETION_FLAGS & set(sys.argv):
+        fix_completion_line()
+    with filtered_completion(app, sys.argv[1:]):
+        run_interruptible(app_main)
 
 
 #: the sweep dir of the running multirun (set by the train app), for the Ctrl-C message

@@ -117,7 +117,6 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    from imitation_lab.cli import pop_debug_flag, run_interruptible
+    from imitation_lab.cli import run_module
 
-    sys.argv = pop_debug_flag(sys.argv)
-    run_interruptible(main)
+    run_module("collect", main)

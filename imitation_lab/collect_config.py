@@ -88,6 +88,9 @@ COLLECT_SCHEMAS: dict[tuple[str | None, str], type] = {
 
 def register_collect_configs() -> None:
     """Register the collect schemas in Hydra's ConfigStore (idempotent)."""
+    from imitation_lab import help as app_help
+
+    app_help.register_resolver()
     store = ConfigStore.instance()
     for (group, name), schema in COLLECT_SCHEMAS.items():
         store.store(group=group, name=name, node=schema)

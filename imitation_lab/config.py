@@ -257,9 +257,11 @@ def register_configs() -> None:
     """Register every schema in Hydra's ConfigStore, and our resolver (idempotent)."""
     from hydra.core.config_store import ConfigStore
 
+    from imitation_lab import help as app_help
     from imitation_lab.job_dirs import register_resolver
 
     register_resolver()
+    app_help.register_resolver()
     store = ConfigStore.instance()
     for (group, name), schema in SCHEMAS.items():
         store.store(group=group, name=name, node=schema)

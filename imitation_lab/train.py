@@ -252,14 +252,6 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    from imitation_lab.cli import (
-        COMPLETION_FLAGS,
-        fix_completion_line,
-        pop_debug_flag,
-        run_interruptible,
-    )
+    from imitation_lab.cli import run_module
 
-    sys.argv = pop_debug_flag(sys.argv)
-    if COMPLETION_FLAGS & set(sys.argv):
-        fix_completion_line()
-    run_interruptible(main)
+    run_module("train", main)
