@@ -25,6 +25,7 @@ from tests.slurm.cluster import SlurmCluster
 from tests.sweeps.conftest import TINY, job_dir, sweep_env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+STEPS = 16000  # the requeue test's run: ~20 s at ~800 steps/s
 ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug"]  # as in the README
 
 
@@ -100,7 +101,7 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
     slurm_cluster: SlurmCluster, built_pendulum: Path, tmp_path: Path
 ):
     run = [
-        "trainer.steps=8000",  # seconds of training: time to interrupt it twice
+        f"trainer.steps={STEPS}",  # seconds of training: time to interrupt it twice
         "trainer.log_every=250",
         "trainer.checkpoint_every=500",
         "trainer.eval_every=0",
@@ -154,13 +155,35 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
             # submitit's USR2 handler checkpoints before it requeues: slow on a loaded machine
             _wait(f"attempt {before + 1}", started, proc, timeout=240)
 
+        def continued() -> int:  # submitit logs each SIGCONT (resume, and before a requeue)
+            return (log.read_text() if log.exists() else "").count("Bypassing signal SIGCONT")
+
+        def state_is(expected: str) -> bool:
+            state = _slurm(slurm_cluster, "squeue", "-h", "-j", job_id, "-o", "%T")
+            return state.strip() == expected
+
+        def interrupt(*command: str) -> None:
+            """Stop the job (SIGSTOP), check it is far from done, continue it and interrupt it
+            at once. The training loop is fast: without the stop the test's polling lagged
+            behind it in CI, and a requeued job trains on for its kill wait (~4.5 s here, two
+            KillWaits, >4000 steps) before it dies; neither may let it finish first."""
+            _slurm(slurm_cluster, "scontrol", "suspend", job_id)
+            _wait("the job suspended", lambda: state_is("SUSPENDED"), proc, timeout=30)
+            at = _max_step(job_dir(sweep, 0) / "metrics.jsonl")
+            print(f"interrupting at step {at}: {' '.join(command)}")
+            assert at < STEPS - 6000, f"too late to interrupt: the job is at step {at}"
+            woken = continued()
+            _slurm(slurm_cluster, "scontrol", "resume", job_id)  # a suspended step takes no signal
+            _wait("the job continued", lambda: continued() > woken, proc, timeout=30)
+            _slurm(slurm_cluster, *command, job_id)
+
         _wait("checkpoint 500", lambda: last_checkpoint() >= 500, proc)
-        _slurm(slurm_cluster, "scontrol", "requeue", job_id)  # preemption by the cluster
+        interrupt("scontrol", "requeue")  # preemption by the cluster
         rerun_now(before=1)
         _wait("resume", lambda: len(resumed()) == 1, proc)
-        _wait("a newer checkpoint", lambda: last_checkpoint() >= resumed()[0] + 1000, proc)
+        _wait("a newer checkpoint", lambda: last_checkpoint() > resumed()[0], proc)
         # submitit's timeout/preemption signal: checkpoint() -> DelayedSubmission, requeue
-        _slurm(slurm_cluster, "scancel", "--signal=USR2", job_id)
+        interrupt("scancel", "--signal=USR2")
         rerun_now(before=2)
         out, _ = proc.communicate(timeout=240)
     finally:
@@ -170,17 +193,17 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
     assert proc.returncode == 0, f"{out[-3000:]}\n{job_info}\n{slurm_cluster.logs()}"
     assert reference.returncode == 0, reference.stderr.read()[-3000:]  # type: ignore[union-attr]
     first, second = resumed()
-    assert 0 < first < second < 8000  # each attempt continued from the last checkpoint
+    assert 0 < first < second < STEPS  # each attempt continued from the last checkpoint
     assert "Restarts=2" in job_info
     metrics = job_dir(sweep, 0) / "metrics.jsonl"
     lines = [json.loads(x) for x in metrics.read_text().splitlines()]
     steps = [x["step"] for x in lines if "train/loss" in x]
-    assert steps == list(range(250, 8001, 250))  # no step lost or written twice
+    assert steps == list(range(250, STEPS + 1, 250))  # no step lost or written twice
     assert lines[-1]["step"] == -1  # the summary
     assert (job_dir(sweep, 0) / DONE).exists()
     ours = torch.load(job_dir(sweep, 0) / "checkpoints" / "last.pt", weights_only=True)
     ref = torch.load(tmp_path / "reference" / "checkpoints" / "last.pt", weights_only=True)
-    assert ours["step"] == ref["step"] == 8000
+    assert ours["step"] == ref["step"] == STEPS
     assert ours["policy"].keys() == ref["policy"].keys()
     for name, tensor in ref["policy"].items():
         assert torch.equal(ours["policy"][name], tensor), name  # bit-identical weights
