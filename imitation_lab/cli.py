@@ -6,6 +6,8 @@ import os
 import re
 import sys
 
+from imitation_lab.resume_args import with_saved_overrides
+
 COMMANDS = {
     "train": "imitation_lab.train",
     "collect": "imitation_lab.collect",
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(2)
         return
     command, rest = argv[0], argv[1:]
+    if command == "train":
+        rest = with_saved_overrides(rest)
     module = __import__(COMMANDS[command], fromlist=["main"])
     sys.argv = [f"imitation-lab {command}", *rest]
     from imitation_lab.help import filtered_completion
@@ -84,6 +88,8 @@ def run_module(app: str, app_main) -> None:
     from imitation_lab.help import filtered_completion
 
     sys.argv = pop_debug_flag(sys.argv)
+    if app == "train":
+        sys.argv = [sys.argv[0], *with_saved_overrides(sys.argv[1:])]
     if COMPLETION_FLAGS & set(sys.argv):
         fix_completion_line()
     with filtered_completion(app, sys.argv[1:]):

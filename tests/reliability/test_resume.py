@@ -171,3 +171,24 @@ def test_ctrl_c_says_how_to_resume(minari_store: Path, tmp_path: Path) -> None:
     assert max(r["step"] for r in records if "train/loss" in r) == STEPS
     for override in RUN:  # the original settings, not the defaults
         assert override in overrides and override in (run_dir / ".hydra/overrides.yaml").read_text()
+
+
+@pytest.mark.slow
+def test_resume_without_retyping_uses_the_runs_saved_overrides(
+    minari_store: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    step, killed = _signal_after_first_checkpoint(run_dir, minari_store)
+    assert killed.returncode == -signal.SIGKILL and 0 < step < STEPS
+    # only the resume flag and the dir: steps, logger, model size etc. come from the run
+    result = run_cli(train_command(run_dir, "trainer.resume=true"), minari_store, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resuming {run_dir} with its saved overrides: " in result.stderr
+    assert f"Resumed from {run_dir / 'checkpoints' / 'last.pt'} at step {step}" in result.stdout
+    records = _records(run_dir)
+    assert max(r["step"] for r in records if "train/loss" in r) == STEPS  # not the default
+    saved = (run_dir / ".hydra" / "overrides.yaml").read_text()
+    for override in RUN:  # overrides.yaml still says how the run was made
+        assert override in saved
+    config = (run_dir / ".hydra" / "config.yaml").read_text()
+    assert "- 16\n" in config  # actor.hidden_sizes=[16], not the default network
