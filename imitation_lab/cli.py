@@ -11,6 +11,7 @@ from imitation_lab.resume_args import with_saved_overrides
 COMMANDS = {
     "train": "imitation_lab.train",
     "collect": "imitation_lab.collect",
+    "eval": "imitation_lab.eval_app",
     "report": "imitation_lab.report",
 }
 DEBUG_FLAG = "--debug"

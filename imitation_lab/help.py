@@ -1,8 +1,9 @@
 """What ``--help`` and tab completion list: each app's user-facing config groups and options.
 
 Hidden: the typed ``*_schema`` nodes (the YAML options extend them; choosing one is refused,
-``config.check_choices``), config folders of other apps that live under ``conf/`` (``collect``)
-and groups the tools add themselves (``hpo``, added to each Optuna trial by the sweeper).
+``config.check_choices``), config folders of other apps that live under ``conf/``
+(``collect``, ``eval``) and groups the tools add themselves (``hpo``, added to each Optuna
+trial by the sweeper).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from imitation_lab.paths import config_dir
 
 #: the config folder of each app, relative to ``conf/``, and the groups in it that it hides
 APPS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "train": ("", ("collect", "hpo", "hydra")),
+    "train": ("", ("collect", "eval", "hpo", "hydra")),
     "collect": ("collect", ("hydra",)),
+    "eval": ("eval", ("hydra",)),
 }
 SCHEMA_SUFFIX = "_schema"
 RESOLVER = "imitation_lab.help_groups"

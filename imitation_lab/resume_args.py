@@ -9,7 +9,6 @@ changed model, optimizer or dataset is still refused by the checkpoint's setup c
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import yaml
@@ -65,6 +64,7 @@ def with_saved_overrides(args: list[str]) -> list[str]:
         for o in saved
         if (key := override_key(o)) in given and given[key] != o
     ]
-    note = f"Resuming {run_dir} with its saved overrides: {' '.join(kept) or '(none)'}"
-    print(note + (f"; changed: {', '.join(changed)}" if changed else ""), file=sys.stderr)
+    if kept or changed:  # informational (stdout): stderr stays one line for an error
+        note = f"Resuming {run_dir} with its saved overrides: {' '.join(kept) or '(none)'}"
+        print(note + (f"; changed: {', '.join(changed)}" if changed else ""))
     return [*kept, *args]

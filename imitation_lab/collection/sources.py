@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
-import torch
 
 from imitation_lab.collection.experts import SCRIPTED_EXPERTS
 from imitation_lab.collection.zoo.registry import find_expert, resolve_experts_dir
@@ -67,59 +65,13 @@ def zoo_source(
     )
 
 
-class CheckpointPolicy:
-    """Deterministic env actions of an imitation_lab checkpoint (as its evaluation runs it)."""
-
-    def __init__(self, policy: Any, normalizer: torch.nn.Module) -> None:
-        self.policy = policy.eval()
-        self.normalizer = normalizer.eval()
-
-    @torch.no_grad()
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        from imitation_lab.batch import Batch
-
-        obs_t = self.normalizer(torch.as_tensor(np.asarray(obs), dtype=torch.float32))
-        action = self.policy.map_action(self.policy(Batch(obs=obs_t, info={})).act)
-        return action.cpu().numpy() if isinstance(action, torch.Tensor) else np.asarray(action)
-
-
 def checkpoint_source(path: str, env_id: str | None = None) -> PolicySource:
-    """An imitation_lab checkpoint (``<run dir>/checkpoints/{last,best}.pt``)."""
-    from omegaconf import OmegaConf
-
-    from imitation_lab.build import build_policy
-    from imitation_lab.checkpoint import load_checkpoint
-    from imitation_lab.data.buffer import ObsNormalizer
+    """An imitation_lab checkpoint (``<run dir>/checkpoints/{last,best}.pt``), acting as its
+    evaluation does (``imitation_lab.inference.load_policy``)."""
+    from imitation_lab.inference import load_policy
 
     try:
-        state = load_checkpoint(Path(path))
+        policy = load_policy(path, env_id=env_id)
     except ImitationLabError as err:
         raise DatasetError(f"source.path: {err}") from err
-    metadata = state.get("metadata") or {}
-    env_id = env_id or metadata.get("env_id")
-    if not env_id or "config" not in metadata:
-        raise DatasetError(
-            f"Checkpoint {path} records no env id/config; set source.env_id=<gymnasium id>."
-        )
-    try:
-        env = gym.make(env_id)
-    except gym.error.Error as err:
-        raise DatasetError(
-            f"source.env_id: env {env_id!r} cannot be created ({type(err).__name__}: {err}). "
-            "Install its package or set source.env_id=<an installed gymnasium id>."
-        ) from err
-    obs_space, act_space = env.observation_space, env.action_space
-    env.close()
-    cfg = OmegaConf.create(metadata["config"])
-    cfg.trainer.device = "cpu"
-    try:
-        policy = build_policy(cfg, obs_space, act_space, total_steps=1)
-        normalizer = ObsNormalizer.identity(int(np.prod(obs_space.shape)))
-        policy.load_state_dict(state["policy"])
-        normalizer.load_state_dict(state["normalizer"])
-    except (RuntimeError, ImitationLabError) as err:
-        raise DatasetError(
-            f"Checkpoint {path} does not match env {env_id} (observation {obs_space.shape}, "
-            f"action {act_space}): {str(err).strip().splitlines()[-1].strip()}"
-        ) from err
-    return PolicySource(CheckpointPolicy(policy, normalizer), env_id, Path(path).name, "bc")
+    return PolicySource(policy, policy.env_id, Path(path).name, "bc")

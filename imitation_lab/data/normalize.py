@@ -68,8 +68,11 @@ def make_normalizer(spec: ObsSpec | None, obs: Any, enabled: bool) -> Normalizer
     return TreeNormalizer.from_data(spec, obs, enabled)
 
 
-def identity_normalizer(spec: ObsSpec) -> Normalizer:
-    """A normalizer of the right structure for ``spec`` whose state a checkpoint overwrites."""
+def normalizer_to_load(spec: ObsSpec, normalized: bool) -> Normalizer:
+    """An empty normalizer of the structure a run with ``spec`` and ``dataset.normalize_obs =
+    normalized`` trained with, for its checkpoint's state (``eps`` is not in the state: the
+    statistics ones use 1e-3, the identity 0)."""
     if spec.is_flat_vector:
-        return ObsNormalizer.identity(spec.flat_dim)
-    return TreeNormalizer.from_data(spec, spec.zeros(1), enabled=False)
+        dim = spec.flat_dim
+        return ObsNormalizer(torch.zeros(dim), torch.ones(dim), eps=1e-3 if normalized else 0.0)
+    return TreeNormalizer.from_data(spec, spec.zeros(2), enabled=normalized)

@@ -105,6 +105,19 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train trainer.resume=true hydra.run.dir=outputs/train/<run>": Run(
         TRAIN, fill={"<run>": "outputs/train/*"}, prints=("Resumed from",)
     ),
+    # ---------------------------------------------------------------- eval
+    "imitation-lab eval checkpoint=outputs/train/<run>": Run(
+        ("episodes=1", "num_envs=1"),
+        fill={"<run>": "outputs/train/*/checkpoints/best.pt"},
+        creates={"outputs/eval/*/eval.json": 1},
+        prints=("normalized score",),
+    ),
+    "imitation-lab eval checkpoint=outputs/train/<run>/checkpoints/last.pt episodes=50 "
+    "seed=1000": Run(
+        ("episodes=2", "num_envs=1"),
+        fill={"<run>": "outputs/train/*/checkpoints/last.pt"},
+        creates={"outputs/eval/*/eval.json": 1},
+    ),
     # ---------------------------------------------------------------- collect
     "imitation-lab collect source.name=cartpole dataset_id=me/cartpole/expert-v0 episodes=20": Run(
         COLLECT_EPISODES, creates={"outputs/collect/*": 1}

@@ -183,7 +183,7 @@ def test_resume_without_retyping_uses_the_runs_saved_overrides(
     # only the resume flag and the dir: steps, logger, model size etc. come from the run
     result = run_cli(train_command(run_dir, "trainer.resume=true"), minari_store, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"Resuming {run_dir} with its saved overrides: " in result.stderr
+    assert f"Resuming {run_dir} with its saved overrides: " in result.stdout
     assert f"Resumed from {run_dir / 'checkpoints' / 'last.pt'} at step {step}" in result.stdout
     records = _records(run_dir)
     assert max(r["step"] for r in records if "train/loss" in r) == STEPS  # not the default

@@ -22,7 +22,7 @@ def test_saved_overrides_come_first_and_typed_ones_win(tmp_path, capsys):
     run = _run_dir(tmp_path)
     args = ["trainer.steps=600", "trainer.resume=true", f"hydra.run.dir={run}"]
     assert with_saved_overrides(args) == ["logger=none", "+tags=[a,b]", *args]
-    note = capsys.readouterr().err
+    note = capsys.readouterr().out
     assert "saved overrides: logger=none +tags=[a,b]" in note
     assert "changed: trainer.steps=600 (was trainer.steps=300)" in note
 
@@ -38,7 +38,7 @@ def test_saved_overrides_come_first_and_typed_ones_win(tmp_path, capsys):
 def test_other_commands_are_left_as_typed(tmp_path, extra, capsys):
     args = [*extra, f"hydra.run.dir={_run_dir(tmp_path)}"]
     assert with_saved_overrides(args) == args
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("saved", [None, "not a list", 3])

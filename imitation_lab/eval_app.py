@@ -1,0 +1,205 @@
+"""``imitation-lab eval checkpoint=<run dir or .pt>``: score a saved policy, write ``eval.json``.
+
+Rebuilds the policy from the checkpoint alone (``imitation_lab.inference.load_policy``) and runs
+seeded episodes in a vector env exactly as training evaluates (env ``i`` reset with
+``seed + i``): with the defaults (the run's seed, episodes and envs) it repeats the run's own
+evaluation of those weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import MISSING, DictConfig
+
+from imitation_lab.errors import ConfigError, ImitationLabError, storage_error_line
+from imitation_lab.evaluate import EvalResult, evaluate, make_vector_env
+from imitation_lab.files import atomic_write_text
+from imitation_lab.inference import LoadedPolicy, load_policy
+from imitation_lab.paths import config_dir
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = str(config_dir() / "eval")
+RESULT_FILE = "eval.json"
+
+
+@dataclass
+class EvalSchema:
+    """Root config of the eval app."""
+
+    checkpoint: str = MISSING
+    episodes: int | None = None
+    num_envs: int | None = None
+    seed: int | None = None
+    env_id: str | None = None
+    device: str = "cpu"
+    video_episodes: int = 0
+
+
+def register_eval_configs() -> None:
+    from imitation_lab import help as app_help
+
+    app_help.register_resolver()
+    ConfigStore.instance().store(name="eval_schema", node=EvalSchema)
+
+
+def _setting(cfg: DictConfig, key: str, policy: LoadedPolicy, run_key: str, default: int) -> int:
+    value = cfg[key]
+    if value is None:
+        value = (policy.config.get("trainer") or {}).get(run_key, default)
+        if run_key == "seed":
+            value = policy.config.get("seed", default)
+    if int(value) < (0 if key in ("seed", "video_episodes") else 1):
+        raise ConfigError(f"Config value {key}={value} is out of range; fix `{key}=...`.")
+    return int(value)
+
+
+def summarize(result: EvalResult, policy: LoadedPolicy) -> dict[str, Any]:
+    """Mean/std of return, length, normalized score (x100) and success rate, per episode too."""
+    out: dict[str, Any] = {
+        "return_mean": float(result.returns.mean()),
+        "return_std": float(result.returns.std()),
+        "length_mean": float(result.lengths.mean()),
+    }
+    scores = policy.normalized_score(result.returns)
+    if scores is not None:
+        out["normalized_score"] = float(scores.mean())
+        out["normalized_score_std"] = float(scores.std())
+    if result.successes is not None:
+        out["success_rate"] = float(np.mean(result.successes))
+    out["episodes"] = {
+        "returns": result.returns.tolist(),
+        "lengths": result.lengths.tolist(),
+        **({"successes": result.successes.tolist()} if result.successes is not None else {}),
+    }
+    return out
+
+
+def check_video_support() -> None:
+    """RecordVideo writes mp4 through moviepy, an optional package: say so before any work."""
+    try:
+        import moviepy  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(
+            "video_episodes needs moviepy to write mp4 files: `pip install moviepy`, or set "
+            "video_episodes=0."
+        ) from err
+
+
+def record_videos(policy: LoadedPolicy, folder: Path, episodes: int, seed: int) -> list[str]:
+    """``episodes`` episodes (seeds ``seed``, ``seed+1``, ...) as mp4 files in ``folder``."""
+    import gymnasium as gym
+
+    env = policy.make_env(render_mode="rgb_array")
+    if env.render_mode != "rgb_array":
+        env.close()
+        raise ConfigError(f"Env {policy.env_id} cannot render rgb_array frames: video_episodes=0.")
+    env = gym.wrappers.RecordVideo(env, str(folder), episode_trigger=lambda _: True,
+                                   name_prefix="episode", disable_logger=True)  # fmt: skip
+    try:
+        for k in range(episodes):
+            obs, _ = env.reset(seed=seed + k)
+            done = False
+            while not done:
+                batched = _batch_of_one(obs)
+                obs, _, terminated, truncated, _ = env.step(policy(batched)[0])
+                done = bool(terminated or truncated)
+    finally:
+        env.close()
+    return sorted(str(p) for p in folder.glob("*.mp4"))
+
+
+def _batch_of_one(obs: Any) -> Any:
+    if isinstance(obs, dict):
+        return {k: _batch_of_one(v) for k, v in obs.items()}
+    if isinstance(obs, tuple):
+        return tuple(_batch_of_one(v) for v in obs)
+    return np.asarray(obs)[None]
+
+
+def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    """Load, check, evaluate; write ``out_dir/eval.json`` last; return what it holds."""
+    if (out_dir / RESULT_FILE).exists():  # two evals started in the same second, or a rerun
+        raise ConfigError(
+            f"{out_dir / RESULT_FILE} already exists; it was kept. Pass a new "
+            "hydra.run.dir=<dir> (or wait a second: the default dir is time-stamped)."
+        )
+    policy = load_policy(cfg.checkpoint, env_id=cfg.env_id, device=cfg.device)
+    episodes = _setting(cfg, "episodes", policy, "eval_episodes", 10)
+    num_envs = min(_setting(cfg, "num_envs", policy, "eval_envs", 1), episodes)
+    seed = _setting(cfg, "seed", policy, "seed", 0)
+    videos = int(cfg.video_episodes)
+    if videos < 0:
+        raise ConfigError(f"Config value video_episodes={videos} is out of range.")
+    if videos:
+        check_video_support()
+    env = make_vector_env(policy.make_env, num_envs)
+    try:
+        result = evaluate(policy, env, episodes, seed)
+    finally:
+        env.close()
+    summary = {
+        "checkpoint": str(policy.path.resolve()),
+        "checkpoint_step": policy.step,
+        "dataset_id": policy.dataset_id,
+        "env_id": policy.env_id,
+        "seed": seed,
+        "num_envs": num_envs,
+        "num_episodes": episodes,
+        **summarize(result, policy),
+    }
+    if videos:
+        summary["videos"] = record_videos(policy, out_dir / "videos", videos, seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / RESULT_FILE, json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _line(summary: dict[str, Any], path: Path) -> str:
+    parts = [f"return {summary['return_mean']:.2f} +- {summary['return_std']:.2f}"]
+    if "normalized_score" in summary:
+        parts.append(
+            f"normalized score {summary['normalized_score']:.1f} "
+            f"+- {summary['normalized_score_std']:.1f}"
+        )
+    if "success_rate" in summary:
+        parts.append(f"success rate {summary['success_rate']:.2f}")
+    return (
+        f"{summary['env_id']}, {summary['num_episodes']} episodes (seed {summary['seed']}): "
+        f"{', '.join(parts)}. Written to {path}."
+    )
+
+
+register_eval_configs()
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
+def main(cfg: DictConfig) -> float:
+    """Hydra entry point; prints one line; user errors print one line and exit 1."""
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        summary = run_eval(cfg, out_dir)
+    except Exception as err:
+        line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
+        if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        sys.exit(1)
+    print(_line(summary, out_dir / RESULT_FILE))
+    return float(summary.get("normalized_score", summary["return_mean"]))
+
+
+if __name__ == "__main__":
+    from imitation_lab.cli import run_module
+
+    run_module("eval", main)

@@ -1,0 +1,172 @@
+"""A trained policy from its checkpoint alone: ``load_policy(path)(obs) -> actions``.
+
+The checkpoint records the run's resolved config, its dataset's provenance (env id, reference
+scores, observation keys) and the weights of the policy and the observation normalizer, so
+the policy is rebuilt exactly as the run evaluated it: deterministic actions (argmax for
+discrete ones), mapped to the env's action space.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+from imitation_lab.batch import Batch
+from imitation_lab.checkpoint import load_checkpoint
+from imitation_lab.data.normalize import Normalizer, normalizer_to_load
+from imitation_lab.errors import CheckpointError, ImitationLabError
+from imitation_lab.fit import env_obs_to_torch
+from imitation_lab.obs import ObsSpec
+from imitation_lab.policy import ImitationPolicy
+
+log = logging.getLogger(__name__)
+CHECKPOINT_NAMES = ("best.pt", "last.pt")
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """``path`` itself, or in a run dir its ``checkpoints/best.pt`` (else ``last.pt``)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+        for name in CHECKPOINT_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+        seeds = sorted(p.parent.name for p in path.glob("seed_*/checkpoints"))
+        hint = f" It holds one run per seed: pass one, e.g. {path / seeds[0]}." if seeds else ""
+        raise CheckpointError(f"{path} holds no checkpoints/best.pt or last.pt.{hint}")
+    if not path.exists():
+        raise CheckpointError(
+            f"Checkpoint {path} does not exist. Pass a .pt file or a run dir "
+            "(<run dir>/checkpoints/best.pt is used, else last.pt)."
+        )
+    return path
+
+
+@dataclass
+class LoadedPolicy:
+    """Callable: a batch of env observations ``[N, ...]`` -> env actions ``[N, ...]``."""
+
+    policy: ImitationPolicy
+    normalizer: Normalizer
+    obs_spec: ObsSpec | None  # None: a flat Box fed as float32 [N, obs_dim]
+    env_id: str
+    path: Path
+    step: int
+    metadata: dict[str, Any] = field(repr=False)
+    device: str = "cpu"
+    #: the dataset whose eval env ``make_env`` recovers (None: ``env_id`` was chosen instead)
+    env_dataset_id: str | None = None
+
+    @torch.no_grad()
+    def __call__(self, obs: Any) -> np.ndarray:
+        obs_t = self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
+        action = self.policy.map_action(self.policy(Batch(obs=obs_t, info={})).act)
+        return action.cpu().numpy() if isinstance(action, torch.Tensor) else np.asarray(action)
+
+    @property
+    def dataset_id(self) -> str | None:
+        return self.metadata.get("dataset_id")
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The training run's resolved config."""
+        return self.metadata["config"]
+
+    def normalized_score(self, returns: np.ndarray) -> np.ndarray | None:
+        """``100 * (return - ref_min) / (ref_max - ref_min)`` with the dataset's references."""
+        info = self.metadata.get("dataset_info") or {}
+        low, high = info.get("ref_min_score"), info.get("ref_max_score")
+        if low is None or high is None or high == low:
+            return None
+        return 100.0 * (np.asarray(returns, dtype=float) - low) / (high - low)
+
+    def make_env(self, **kwargs: Any) -> gym.Env:
+        """The env the run was evaluated in: its dataset's eval env when the dataset is in the
+        local Minari store (exact kwargs), else ``gym.make(env_id)``."""
+        return make_env(self.env_id, self.env_dataset_id, **kwargs)
+
+
+def make_env(env_id: str, dataset_id: str | None = None, **kwargs: Any) -> gym.Env:
+    """The dataset's own eval env if the dataset is local, else ``gym.make(env_id)``."""
+    if dataset_id is not None:
+        from imitation_lab.data.store import is_local
+
+        try:
+            if is_local(dataset_id):
+                import minari
+
+                return minari.load_dataset(dataset_id).recover_environment(eval_env=True, **kwargs)
+        except Exception as err:  # a damaged local copy: the plain env id still works
+            log.warning("Could not recover the eval env of %s (%s).", dataset_id, err)
+    try:
+        return gym.make(env_id, **kwargs)
+    except gym.error.Error as err:
+        raise CheckpointError(
+            f"Env {env_id!r} of the checkpoint cannot be created ({type(err).__name__}: {err}). "
+            "Install its package, or pass env_id=<an installed gymnasium id>."
+        ) from err
+
+
+def load_policy(
+    path: str | Path, *, env_id: str | None = None, device: str = "cpu"
+) -> LoadedPolicy:
+    """Rebuild the policy and observation normalizer of an imitation_lab checkpoint.
+
+    ``path`` is a ``.pt`` file or a run dir (its best checkpoint, else the last). ``env_id``
+    overrides the env the checkpoint records (its spaces must match the policy's).
+    """
+    from imitation_lab.build import build_policy
+
+    checkpoint = find_checkpoint(path)
+    state = load_checkpoint(checkpoint)
+    metadata = state.get("metadata") or {}
+    recorded = metadata.get("env_id")
+    env_dataset_id = metadata.get("dataset_id") if env_id in (None, recorded) else None
+    env_id = env_id or recorded
+    if "config" not in metadata or not env_id:
+        raise CheckpointError(
+            f"Checkpoint {checkpoint} records no config/env id (written by an older "
+            "imitation_lab?); pass env_id=<gymnasium id> if only the env is missing."
+        )
+    env = make_env(env_id, env_dataset_id)
+    try:
+        obs_space, act_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    cfg = OmegaConf.create(metadata["config"])
+    cfg.trainer.device = device
+    keys = (metadata.get("dataset_info") or {}).get("obs_keys") or cfg.dataset.get("obs_keys")
+    try:
+        spec = ObsSpec.of(obs_space, None if keys is None else list(keys), dataset_id=env_id)
+        policy = build_policy(cfg, spec.space, act_space, total_steps=1)
+        normalized = bool(cfg.dataset.get("normalize_obs", True))
+        normalizer = normalizer_to_load(spec, normalized).to(device)
+        policy.load_state_dict(state["policy"])
+        normalizer.load_state_dict(state["normalizer"])
+    except (RuntimeError, KeyError, ImitationLabError) as err:
+        detail = str(err).strip().splitlines()[-1].strip() if str(err).strip() else repr(err)
+        raise CheckpointError(
+            f"Checkpoint {checkpoint} does not match env {env_id} (observation {obs_space}, "
+            f"action {act_space}): {detail}"
+        ) from err
+    return LoadedPolicy(
+        policy=policy.eval(),
+        normalizer=normalizer.eval(),
+        obs_spec=None if spec.is_flat_vector else spec,
+        env_id=env_id,
+        path=checkpoint,
+        step=int(state.get("step", -1)),
+        metadata=metadata,
+        device=device,
+        env_dataset_id=env_dataset_id,
+    )
+
+
+__all__ = ["LoadedPolicy", "find_checkpoint", "load_policy", "make_env"]
