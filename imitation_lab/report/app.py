@@ -13,6 +13,7 @@ one stratum it is the plain percentile bootstrap over seeds.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,8 +25,9 @@ from imitation_lab.report.improvement import (
     attach_improvement,
     default_reference,
 )
+from imitation_lab.report.paired import PairedDifference, paired_differences
 from imitation_lab.report.plots import plot
-from imitation_lab.report.runs import load_jobs, swept_keys
+from imitation_lab.report.runs import Job, load_jobs, swept_keys
 from imitation_lab.report.tables import (
     markdown_table,
     write_csv,
@@ -62,11 +64,32 @@ def report(
     trials = load_trials(sweep_dir)
     if trials is not None:
         write_trials_csv(trials, out_dir / "trials.csv")
+    paired: list[PairedDifference] = []
+    if reference is not None and results:
+        group_keys = [k for k, _ in results[0].key]
+        paired = paired_differences(jobs, group_keys, arm_key, reference, metric)
     write_markdown(
-        results, jobs, keys, sweep_dir, metric, out_dir / "results.md", trials, reference
-    )
-    plot(results, metric, out_dir)
+        results, jobs, keys, sweep_dir, metric, out_dir / "results.md", trials, reference,
+        paired=paired, arm_key=arm_key,
+    )  # fmt: skip
+    plot(results, metric, out_dir, data_context(jobs), paired, reference)
     return results
+
+
+def data_context(jobs: Sequence[Job]) -> str:
+    """``<dataset id> (<env id>)`` of the sweep's jobs, for the figures' titles."""
+    seen: dict[str, str | None] = {}
+    for job in jobs:
+        path = job.path / "dataset_info.json"
+        try:
+            info = json.loads(path.read_text()) if path.is_file() else {}
+        except (OSError, ValueError):
+            continue
+        if info.get("dataset_id"):
+            seen.setdefault(info["dataset_id"], info.get("eval_env_id") or info.get("env_id"))
+    if len(seen) > 3:
+        return f"{len(seen)} datasets"
+    return "; ".join(f"{d} ({e})" if e else d for d, e in seen.items())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -105,4 +128,6 @@ def main(argv: list[str] | None = None) -> None:
     if trials is not None:
         print(f"\nOptuna trials:\n{trials_table(trials)}")
     csvs = "results.csv, runs.csv, curves.csv" + (", trials.csv" if trials is not None else "")
-    print(f"wrote {csvs}, results.md and 2 PNGs to {args.out or args.sweep_dir / 'report'}")
+    out_dir = args.out or args.sweep_dir / "report"
+    pngs = sorted(p.name for p in Path(out_dir).glob("*.png"))
+    print(f"wrote {csvs}, results.md and {', '.join(pngs)} to {out_dir}")

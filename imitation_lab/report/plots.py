@@ -1,4 +1,7 @@
-"""The report's figures: learning curves and final scores per group (matplotlib, Agg)."""
+"""The report's figures (matplotlib, Agg): learning curves, final scores and, with a reference
+arm, the paired differences to it. Titles name the data, axes say what the score means
+(0 = random, 100 = expert, drawn as lines), arms differ in colour *and* line style/marker, and
+legends sit outside the data."""
 
 from __future__ import annotations
 
@@ -8,10 +11,54 @@ from pathlib import Path
 import numpy as np
 
 from imitation_lab.report.aggregate import GroupResult, curve_key_of
+from imitation_lab.report.paired import PairedDifference
+
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+DPI = 120
 
 
-def plot(results: Sequence[GroupResult], metric: str, out_dir: Path) -> list[Path]:
-    """``learning_curves.png`` (mean and CI band per group) and ``final_scores.png``."""
+def axis_label(metric: str) -> str:
+    """``final/normalized_score`` -> what a reader needs to read the axis."""
+    stage, _, name = metric.rpartition("/")
+    words = name.replace("_", " ")
+    if "normalized_score" in name:
+        words += " (0 = random, 100 = expert)"
+    return f"{words} [{stage}]" if stage else words
+
+
+def _reference_lines(ax, metric: str, vertical: bool = False) -> None:
+    if "normalized_score" not in metric:
+        return
+    for value, name in ((0.0, "random"), (100.0, "expert")):
+        draw = ax.axvline if vertical else ax.axhline
+        draw(value, color="0.4", lw=0.8, ls=(0, (4, 3)), zorder=1)
+        if vertical:
+            ax.annotate(name, (value, 0.02), xycoords=("data", "axes fraction"), fontsize=7,
+                        color="0.35", ha="right", va="bottom", rotation=90)  # fmt: skip
+        else:
+            ax.annotate(name, (1.0, value), xycoords=("axes fraction", "data"), fontsize=7,
+                        color="0.35", ha="left", va="center")  # fmt: skip
+
+
+def _style(i: int, colors) -> dict:
+    return {
+        "color": colors(i % 10),
+        "ls": LINE_STYLES[i % len(LINE_STYLES)],
+        "marker": MARKERS[i % len(MARKERS)],
+    }
+
+
+def plot(
+    results: Sequence[GroupResult],
+    metric: str,
+    out_dir: Path,
+    context: str = "",
+    paired: Sequence[PairedDifference] = (),
+    reference: str | None = None,
+) -> list[Path]:
+    """``learning_curves.png``, ``final_scores.png`` and (with ``paired``)
+    ``paired_differences.png``; ``context`` (dataset / env) goes into every title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,45 +66,84 @@ def plot(results: Sequence[GroupResult], metric: str, out_dir: Path) -> list[Pat
 
     shown = [r for r in results if r.stats["n"] > 0]
     colors = plt.get_cmap("tab10")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    where = f"\n{context}" if context else ""
+    paths = [
+        _curves(plt, shown, metric, out_dir, where, colors),
+        _finals(plt, shown, metric, out_dir, where, colors),
+    ]
+    if paired:
+        paths.append(_paired(plt, paired, metric, out_dir, where, reference))
+    return paths
+
+
+def _curves(plt, shown, metric, out_dir, where, colors) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, res in enumerate(shown):
         c = res.curve
         if len(c["step"]) == 0:
             continue
-        ax.plot(
-            c["step"],
-            c["mean"],
-            "o-",
-            ms=3,
-            color=colors(i % 10),
-            label=f"{res.label} (n={res.stats['n']})",
-        )
-        ax.fill_between(c["step"], c["low"], c["high"], color=colors(i % 10), alpha=0.2)
+        style = _style(i, colors)
+        ax.plot(c["step"], c["mean"], ms=4, lw=1.6, label=f"{res.label} (n={res.stats['n']})",
+                **style)  # fmt: skip
+        ax.fill_between(c["step"], c["low"], c["high"], color=style["color"], alpha=0.15, lw=0)
+        for edge in ("low", "high"):  # the band's edges in the arm's line style
+            ax.plot(c["step"], c[edge], color=style["color"], ls=style["ls"], lw=0.6, alpha=0.6)
+    _reference_lines(ax, metric)
     ax.set_xlabel("gradient step")
-    ax.set_ylabel(curve_key_of(metric))
-    ax.set_title("Learning curves: mean over seeds, 95% bootstrap CI")
+    ax.set_ylabel(axis_label(curve_key_of(metric)))
+    ax.set_title(f"Learning curves: mean over seeds, 95% bootstrap CI{where}", fontsize=10)
     ax.grid(alpha=0.3)
     if shown:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    curves_path = out_dir / "learning_curves.png"
-    fig.savefig(curves_path, dpi=120)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.06, 1.0), frameon=False)
+    path = out_dir / "learning_curves.png"
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
+    return path
 
-    fig, axes = plt.subplots(1, 2, figsize=(9, 0.6 * max(len(shown), 2) + 1.5), sharey=True)
+
+def _finals(plt, shown, metric, out_dir, where, colors) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.6 * max(len(shown), 2) + 1.8), sharey=True)
     for ax, (name, stat) in zip(axes, (("IQM", "iqm"), ("Mean", "mean")), strict=True):
         for i, res in enumerate(shown):
-            s = res.stats
-            low, high = s[f"{stat}_ci_low"], s[f"{stat}_ci_high"]
-            ax.barh(i, high - low, left=low, height=0.6, color=colors(i % 10), alpha=0.35)
-            ax.plot([s[stat]], [i], "|", color=colors(i % 10), markersize=18, mew=2)
-            ax.scatter(res.scores, np.full(len(res.scores), i), s=8, color="k", alpha=0.5, zorder=3)
-        ax.set_title(f"{name} (95% CI), dots = seeds")
-        ax.set_xlabel(metric)
+            s, style = res.stats, _style(i, colors)
+            low, high = s.get(f"{stat}_ci_low"), s.get(f"{stat}_ci_high")
+            if low is not None and high is not None and np.isfinite([low, high]).all():
+                ax.barh(i, high - low, left=low, height=0.6, color=style["color"], alpha=0.3,
+                        hatch="//" if i % 2 else None, edgecolor=style["color"])  # fmt: skip
+            ax.plot([s[stat]], [i], "|", color=style["color"], markersize=18, mew=2.5)
+            ax.scatter(res.scores, np.full(len(res.scores), i), s=10, color="k", alpha=0.6,
+                       marker=style["marker"], zorder=3)  # fmt: skip
+        _reference_lines(ax, metric, vertical=True)
+        ax.set_title(f"{name} (95% CI; dots = seeds)", fontsize=10)
+        ax.set_xlabel(axis_label(metric))
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(range(len(shown)), [r.label for r in shown])
+    axes[0].set_yticks(range(len(shown)), [f"{r.label} (n={r.stats['n']})" for r in shown])
+    axes[0].invert_yaxis()  # first group on top, as in the table
+    fig.suptitle(f"Final scores{where}", fontsize=10)
     fig.tight_layout()
-    final_path = out_dir / "final_scores.png"
-    fig.savefig(final_path, dpi=120)
+    path = out_dir / "final_scores.png"
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
-    return [curves_path, final_path]
+    return path
+
+
+def _paired(plt, paired, metric, out_dir, where, reference) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 0.55 * max(len(paired), 2) + 1.6))
+    for i, d in enumerate(paired):
+        color = "tab:green" if d.low > 0 else "tab:red" if d.high < 0 else "0.3"
+        if np.isfinite([d.low, d.high]).all():
+            ax.plot([d.low, d.high], [i, i], color=color, lw=3, alpha=0.6, solid_capstyle="butt")
+        ax.plot([d.mean], [i], "o", color=color, ms=7)
+        ax.annotate(f"{d.better} better / {d.worse} worse of {d.n}", (1.02, i),
+                    xycoords=("axes fraction", "data"), va="center", fontsize=7)  # fmt: skip
+    ax.axvline(0.0, color="0.2", lw=1)
+    ax.set_yticks(range(len(paired)), [d.label for d in paired])
+    ax.invert_yaxis()
+    name = metric.rpartition("/")[2].replace("_", " ")
+    ax.set_xlabel(f"{name}: arm minus {reference}, paired by seed (mean, 95% CI)")
+    ax.set_title(f"Paired difference to {reference}{where}", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    path = out_dir / "paired_differences.png"
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path

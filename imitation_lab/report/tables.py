@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imitation_lab.report.aggregate import GroupResult
+from imitation_lab.report.paired import PairedDifference, paired_table
 from imitation_lab.report.runs import Job
 from imitation_lab.report.trials import TrialRow, trials_table
 from imitation_lab.stats import REPS
@@ -132,6 +133,8 @@ def write_markdown(
     path: Path,
     trials: Sequence[TrialRow] | None = None,
     reference: str | None = None,
+    paired: Sequence[PairedDifference] = (),
+    arm_key: str = "bounding",
 ) -> None:
     statuses = ("done", "failed", "pruned", "unfinished")
     counts = {s: sum(j.status == s for j in jobs) for s in statuses}
@@ -168,5 +171,17 @@ def write_markdown(
         text.append("")
     if trials is not None:
         text += ["## Optuna trials", "", trials_table(trials), ""]
+    if paired and reference is not None:
+        text += [
+            f"## Paired by seed: difference to {arm_key}={reference}",
+            "",
+            "Each job minus the job with the reference arm and the same other overrides "
+            "(same seed: same initial weights and evaluation episodes).",
+            "",
+            paired_table(paired, reference, arm_key),
+            "",
+        ]
     text += ["![learning curves](learning_curves.png)", "", "![final scores](final_scores.png)", ""]
+    if paired:
+        text += ["![paired differences](paired_differences.png)", ""]
     path.write_text("\n".join(text))

@@ -60,7 +60,7 @@ def test_report_matches_hand_computation(report_sweep: Sweep, tmp_path: Path):
     md = (tmp_path / "results.md").read_text()
     clip = rows["bounding=clip"]
     assert f"| bounding=clip | 3 | {float(clip['mean']):.1f} ± {float(clip['std']):.1f} |" in md
-    for png in ("learning_curves.png", "final_scores.png"):
+    for png in ("learning_curves.png", "final_scores.png", "paired_differences.png"):
         data = (tmp_path / png).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000
     with open(tmp_path / "curves.csv") as handle:  # evals at steps 25 and 50 of every job
@@ -80,6 +80,22 @@ def test_report_matches_hand_computation(report_sweep: Sweep, tmp_path: Path):
     with open(tmp_path / "runs.csv") as handle:
         runs = list(csv.DictReader(handle))
     assert len(runs) == 6 and {r["status"] for r in runs} == {"done"}
+    # paired by seed: tanh seed k minus clip seed k (the same seeds: the same order by hand)
+    tanh, clip = (_scores_by_seed(report_sweep.dir, arm) for arm in ("tanh", "clip"))
+    diffs = [t - c for t, c in zip(tanh, clip, strict=True)]
+    assert "## Paired by seed: difference to bounding=clip" in md
+    row = f"| bounding=tanh | 3 | {np.mean(diffs):+.1f} ["
+    assert row in md and f"| {sum(d > 0 for d in diffs)} | {sum(d < 0 for d in diffs)} |" in md
+
+
+def _scores_by_seed(sweep_dir: Path, arm: str) -> list[float]:
+    found = {}
+    for job in sweep_dir.glob(f"*/{DONE}"):
+        overrides = yaml.safe_load((job.parent / ".hydra" / "overrides.yaml").read_text())
+        if f"bounding={arm}" in overrides:
+            seed = next(o for o in overrides if o.startswith("seed="))
+            found[seed] = json.loads(job.read_text())["summary"]["final/normalized_score"]
+    return [found[s] for s in sorted(found)]
 
 
 def test_partial_sweep_reports_n_per_group(report_sweep: Sweep, tmp_path: Path):

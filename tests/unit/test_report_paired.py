@@ -1,0 +1,59 @@
+"""Paired-by-seed differences to the reference arm, figure labels and titles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imitation_lab.report.app import data_context
+from imitation_lab.report.paired import paired_differences, paired_table
+from imitation_lab.report.plots import axis_label
+from imitation_lab.report.runs import Job
+
+METRIC = "final/normalized_score"
+
+
+def _job(arm: str, seed: int, score: float | None, lr: str = "1e-3") -> Job:
+    overrides = {"bounding": arm, "seed": str(seed), "optim.lr": lr}
+    status = "done" if score is not None else "failed"
+    summary = {METRIC: score} if score is not None else {}
+    return Job(f"{arm}-{seed}", Path("."), overrides, status, summary)
+
+
+def test_differences_pair_the_same_seed_and_other_settings() -> None:
+    jobs = [_job("clip", s, 90.0 + s) for s in range(3)]
+    jobs += [_job("tanh", 0, 80.0), _job("tanh", 1, 95.0), _job("tanh", 2, None)]  # one failed
+    jobs += [_job("tanh", 0, 50.0, lr="1e-4")]  # no clip job with lr=1e-4: unpaired
+    diffs = paired_differences(jobs, ["bounding"], "bounding", "clip", METRIC)
+    assert len(diffs) == 1
+    d = diffs[0]
+    assert (d.label, d.n, d.better, d.worse) == ("bounding=tanh", 2, 1, 1)
+    assert d.mean == pytest.approx(((80 - 90) + (95 - 91)) / 2)
+    assert d.low <= d.mean <= d.high
+    table = paired_table(diffs, "clip", "bounding")
+    assert "| bounding=tanh | 2 | -3.0 [" in table
+
+
+def test_one_pair_has_no_ci() -> None:
+    jobs = [_job("clip", 0, 90.0), _job("tanh", 0, 91.0)]
+    (d,) = paired_differences(jobs, ["bounding"], "bounding", "clip", METRIC)
+    assert np.isnan(d.low) and "+1.0 [–]" in paired_table([d], "clip", "bounding")
+
+
+def test_axis_labels_say_what_the_score_means() -> None:
+    assert axis_label(METRIC) == "normalized score (0 = random, 100 = expert) [final]"
+    assert axis_label("final/return_mean") == "return mean [final]"
+
+
+def test_titles_name_the_dataset_and_env(tmp_path: Path) -> None:
+    jobs = []
+    for k, (dataset, env) in enumerate([("a/b/expert-v0", "B-v1"), ("a/b/expert-v0", "B-v1")]):
+        (tmp_path / str(k)).mkdir()
+        info = {"dataset_id": dataset, "eval_env_id": env}
+        (tmp_path / str(k) / "dataset_info.json").write_text(json.dumps(info))
+        jobs.append(Job(str(k), tmp_path / str(k), {}, "done"))
+    assert data_context(jobs) == "a/b/expert-v0 (B-v1)"
+    assert data_context([Job("x", tmp_path / "missing", {}, "failed")]) == ""
