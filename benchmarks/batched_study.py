@@ -49,12 +49,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--eval-every", type=int, default=None, help="default: --steps")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     budget = [
         f"trainer.steps={args.steps}",
-        f"trainer.eval_every={args.steps}",
+        f"trainer.eval_every={args.eval_every or args.steps}",
         f"trainer.eval_episodes={args.eval_episodes}",
     ]
     records = []
