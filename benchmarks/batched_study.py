@@ -36,6 +36,8 @@ def run_study(launcher: str, sweep_dir: Path, budget: list[str], env: dict[str, 
         sys.executable, "-m", "imitation_lab.train", "-m", "experiment=clip_vs_tanh",
         "logger=none", f"hydra.sweep.dir={sweep_dir}", *LAUNCHERS[launcher], *budget,
     ]  # fmt: skip
+    if launcher == "batched":  # one process: it gets every core (joblib: 1 thread per worker)
+        env = {**env, "OMP_NUM_THREADS": str(os.cpu_count() or 1)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, env=env, cwd=REPO, capture_output=True)
