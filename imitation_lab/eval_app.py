@@ -26,6 +26,7 @@ from imitation_lab.errors import ConfigError, ImitationLabError, storage_error_l
 from imitation_lab.evaluate import EvalResult, evaluate, make_vector_env
 from imitation_lab.files import atomic_write_text
 from imitation_lab.inference import LoadedPolicy, load_policy
+from imitation_lab.obs import tree_map
 from imitation_lab.paths import config_dir
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,10 @@ def register_eval_configs() -> None:
     ConfigStore.instance().store(name="eval_schema", node=EvalSchema)
 
 
-def _setting(cfg: DictConfig, key: str, policy: LoadedPolicy, run_key: str, default: int) -> int:
-    value = cfg[key]
-    if value is None:
-        value = (policy.config.get("trainer") or {}).get(run_key, default)
-        if run_key == "seed":
-            value = policy.config.get("seed", default)
-    if int(value) < (0 if key in ("seed", "video_episodes") else 1):
+def _setting(cfg: DictConfig, key: str, run_value: Any, minimum: int) -> int:
+    """``cfg[key]``, or the run's own value when it is null; refused below ``minimum``."""
+    value = run_value if cfg[key] is None else cfg[key]
+    if int(value) < minimum:
         raise ConfigError(f"Config value {key}={value} is out of range; fix `{key}=...`.")
     return int(value)
 
@@ -111,20 +109,12 @@ def record_videos(policy: LoadedPolicy, folder: Path, episodes: int, seed: int) 
             obs, _ = env.reset(seed=seed + k)
             done = False
             while not done:
-                batched = _batch_of_one(obs)
+                batched = tree_map(lambda leaf: np.asarray(leaf)[None], obs)
                 obs, _, terminated, truncated, _ = env.step(policy(batched)[0])
                 done = bool(terminated or truncated)
     finally:
         env.close()
     return sorted(str(p) for p in folder.glob("*.mp4"))
-
-
-def _batch_of_one(obs: Any) -> Any:
-    if isinstance(obs, dict):
-        return {k: _batch_of_one(v) for k, v in obs.items()}
-    if isinstance(obs, tuple):
-        return tuple(_batch_of_one(v) for v in obs)
-    return np.asarray(obs)[None]
 
 
 def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -135,12 +125,11 @@ def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             "hydra.run.dir=<dir> (or wait a second: the default dir is time-stamped)."
         )
     policy = load_policy(cfg.checkpoint, env_id=cfg.env_id, device=cfg.device)
-    episodes = _setting(cfg, "episodes", policy, "eval_episodes", 10)
-    num_envs = min(_setting(cfg, "num_envs", policy, "eval_envs", 1), episodes)
-    seed = _setting(cfg, "seed", policy, "seed", 0)
-    videos = int(cfg.video_episodes)
-    if videos < 0:
-        raise ConfigError(f"Config value video_episodes={videos} is out of range.")
+    run, trainer = policy.config, policy.config.get("trainer") or {}
+    episodes = _setting(cfg, "episodes", trainer.get("eval_episodes", 10), minimum=1)
+    num_envs = min(_setting(cfg, "num_envs", trainer.get("eval_envs", 1), minimum=1), episodes)
+    seed = _setting(cfg, "seed", run.get("seed", 0), minimum=0)
+    videos = _setting(cfg, "video_episodes", 0, minimum=0)
     if videos:
         check_video_support()
     env = make_vector_env(policy.make_env, num_envs)
