@@ -108,11 +108,19 @@ def open_dataset(dataset_id: str, *, download: bool = True) -> MinariDataset:
 
 
 def load_dataset(
-    dataset_id: str, *, download: bool = True, obs_keys: list[str] | None = None
+    dataset_id: str,
+    *,
+    download: bool = True,
+    obs_keys: list[str] | None = None,
+    frame_stack: int = 1,
 ) -> LoadedDataset:
     """``load_training_data`` with the built-in datasets buildable on first use."""
     return load_training_data(
-        dataset_id, download=download, builders=builtin_builders(), obs_keys=obs_keys
+        dataset_id,
+        download=download,
+        builders=builtin_builders(),
+        obs_keys=obs_keys,
+        frame_stack=frame_stack,
     )
 
 
@@ -191,9 +199,7 @@ def make_eval_env(
 ) -> gym.vector.VectorEnv:
     """One vector env for the whole group: ``eval_envs`` sub-envs per member."""
     per_member = eval_envs_per_member(cfg.trainer.eval_envs, cfg.trainer.eval_episodes)
-    return make_vector_env(
-        lambda: loaded.dataset.recover_environment(eval_env=True), per_member * num_members
-    )
+    return make_vector_env(loaded.eval_env, per_member * num_members)
 
 
 @dataclass

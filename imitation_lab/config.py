@@ -166,6 +166,7 @@ class DatasetSchema:
     )
     download: bool = True
     obs_keys: list[str] | None = None  # observation keys fed to the actor (null: all but text)
+    frame_stack: int = 1  # feed the last n observations (Atari: 4); 1 = no stacking
 
 
 @dataclass
@@ -287,6 +288,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "actor.vector_hidden_sizes": (lambda v: all(h > 0 for h in v), "must all be > 0"),
     "actor.features": (lambda v: v > 0, _POSITIVE),
     "actor.image_features": (lambda v: v > 0, _POSITIVE),
+    "dataset.frame_stack": (lambda v: v >= 1, ">= 1 (1 = no frame stacking)"),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "trainer.batch_size": (lambda v: v > 0, _POSITIVE),
     "trainer.log_every": (lambda v: v > 0, _POSITIVE),

@@ -25,6 +25,7 @@ from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.normalize import Normalizer, make_normalizer
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.evaluate import evaluate_members
+from imitation_lab.frames import FrameIndex
 from imitation_lab.learners import Learner, PolicyLearner
 from imitation_lab.loggers import JsonlLogger, Logger
 from imitation_lab.member import Member, ScoreFn
@@ -48,6 +49,7 @@ class TrainingTensors:
     obs: Any
     targets: list[torch.Tensor]
     variant: list[int]
+    frames: FrameIndex | None = None  # dataset.frame_stack > 1: rows of each stack
 
     def __post_init__(self) -> None:
         self.device = self.targets[0].device
@@ -58,13 +60,15 @@ class TrainingTensors:
         return int(self.targets[0].shape[0])
 
     def batch(self, idx: torch.Tensor) -> tuple[Any, torch.Tensor]:
-        """Minibatches ``[K, B, ...]`` for the member rows of ``idx`` ``[K, B]``."""
+        """Minibatches ``[K, B, ...]`` for the member rows of ``idx`` ``[K, B]``
+        (observations ``[K, B, n, ...]`` with ``n`` stacked frames)."""
+        rows = idx if self.frames is None else self.frames(idx)
         if isinstance(self.obs, torch.Tensor):
-            if idx.device != self.obs.device:
-                idx = idx.to(self.obs.device)
-            obs = self.obs[idx]
+            if rows.device != self.obs.device:
+                rows = rows.to(self.obs.device)
+            obs = self.obs[rows]
         else:
-            obs = tree_map(lambda leaf: _gather(leaf, idx, self.device), self.obs)
+            obs = tree_map(lambda leaf: _gather(leaf, rows, self.device), self.obs)
         if idx.device != self.device:
             idx = idx.to(self.device)
         if self._stacked is None:
@@ -113,7 +117,11 @@ def training_tensors(
             else:
                 targets[scaled] = act.contiguous()
         variant.append(list(targets).index(scaled))
-    return TrainingTensors(obs, list(targets.values()), variant)
+    frames = None
+    if data.frame_stack > 1:
+        assert data.episode_lengths is not None
+        frames = FrameIndex.of(data.episode_lengths, data.frame_stack)
+    return TrainingTensors(obs, list(targets.values()), variant, frames)
 
 
 class GroupFit:

@@ -96,6 +96,7 @@ def train_group(
             first.dataset.id,
             download=first.dataset.download,
             obs_keys=None if keys is None else list(keys),
+            frame_stack=int(first.dataset.get("frame_stack", 1)),
         )
     log.info(
         "Dataset %s: %d episodes, %d transitions.",

@@ -23,6 +23,7 @@ from imitation_lab.checkpoint import load_checkpoint
 from imitation_lab.data.normalize import Normalizer, normalizer_to_load
 from imitation_lab.errors import CheckpointError, ImitationLabError
 from imitation_lab.fit import env_obs_to_torch
+from imitation_lab.frames import stack_frames
 from imitation_lab.obs import ObsSpec
 from imitation_lab.policy import ImitationPolicy
 
@@ -63,6 +64,9 @@ class LoadedPolicy:
     device: str = "cpu"
     #: the dataset whose eval env ``make_env`` recovers (None: ``env_id`` was chosen instead)
     env_dataset_id: str | None = None
+    #: ``dataset.frame_stack`` of the run; ``frame_spec`` is its single-frame spec
+    frame_stack: int = 1
+    frame_spec: ObsSpec | None = None
 
     @torch.no_grad()
     def __call__(self, obs: Any) -> np.ndarray:
@@ -89,8 +93,12 @@ class LoadedPolicy:
 
     def make_env(self, **kwargs: Any) -> gym.Env:
         """The env the run was evaluated in: its dataset's eval env when the dataset is in the
-        local Minari store (exact kwargs), else ``gym.make(env_id)``."""
-        return make_env(self.env_id, self.env_dataset_id, **kwargs)
+        local Minari store (exact kwargs), else ``gym.make(env_id)``; observations stacked
+        as in training (``dataset.frame_stack``)."""
+        env = make_env(self.env_id, self.env_dataset_id, **kwargs)
+        if self.frame_spec is None:
+            return env
+        return stack_frames(env, self.frame_spec, self.frame_stack)
 
 
 def make_env(env_id: str, dataset_id: str | None = None, **kwargs: Any) -> gym.Env:
@@ -143,8 +151,10 @@ def load_policy(
     cfg = OmegaConf.create(metadata["config"])
     cfg.trainer.device = device
     keys = (metadata.get("dataset_info") or {}).get("obs_keys") or cfg.dataset.get("obs_keys")
+    frames = int(cfg.dataset.get("frame_stack", 1))
     try:
-        spec = ObsSpec.of(obs_space, None if keys is None else list(keys), dataset_id=env_id)
+        frame_spec = ObsSpec.of(obs_space, None if keys is None else list(keys), dataset_id=env_id)
+        spec = frame_spec.stacked(frames)
         policy = build_policy(cfg, spec.space, act_space, total_steps=1)
         normalized = bool(cfg.dataset.get("normalize_obs", True))
         normalizer = normalizer_to_load(spec, normalized).to(device)
@@ -166,6 +176,8 @@ def load_policy(
         metadata=metadata,
         device=device,
         env_dataset_id=env_dataset_id,
+        frame_stack=frames,
+        frame_spec=frame_spec if frames > 1 else None,
     )
 
 

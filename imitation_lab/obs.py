@@ -160,8 +160,18 @@ class ObsSpec:
 
     @property
     def is_flat_vector(self) -> bool:
-        """A plain ``Box`` that is not an image: the classic MuJoCo / classic-control case."""
-        return self.is_box and self.leaves[0].kind == "vector"
+        """A plain rank-1 ``Box`` (not an image): the classic MuJoCo / classic-control case."""
+        leaf = self.leaves[0]
+        return self.is_box and leaf.kind == "vector" and len(leaf.space.shape) == 1
+
+    def stacked(self, frames: int) -> ObsSpec:
+        """The spec of ``frames`` stacked observations, as Gymnasium's
+        ``FrameStackObservation`` gives them: every leaf gets a leading ``frames`` axis
+        (``batch_space``: a Box ``[frames, *shape]``, a Discrete part a MultiDiscrete)."""
+        if frames == 1:
+            return self
+        space = gym.vector.utils.batch_space(self.space, frames)
+        return ObsSpec.of(space, dataset_id="frame_stack")
 
     @property
     def flat_dim(self) -> int:

@@ -74,7 +74,8 @@ def flatten_leaf(leaf: Leaf, x: torch.Tensor) -> torch.Tensor:
         ).float()
     if isinstance(space, gym.spaces.MultiDiscrete):
         nvec = np.asarray(space.nvec).reshape(-1)
-        parts = x.long().reshape(*x.shape[: x.dim() - space.nvec.ndim], -1)
+        start = torch.as_tensor(np.asarray(space.start).reshape(-1), device=x.device)
+        parts = x.long().reshape(*x.shape[: x.dim() - space.nvec.ndim], -1) - start
         return torch.cat(
             [F.one_hot(parts[..., i].clamp(0, int(n) - 1), int(n)) for i, n in enumerate(nvec)],
             dim=-1,
@@ -151,17 +152,22 @@ def _chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
         return 1, shape[0], shape[1]
     if len(shape) == 3:
         return (shape[2], shape[0], shape[1]) if shape[2] <= 4 else shape  # type: ignore[return-value]
-    if len(shape) == 4:  # stacked frames of HWC images
-        return shape[0] * shape[3], shape[1], shape[2]
+    if len(shape) == 4:  # stacked frames of HWC (last dim <= 4) or CHW images
+        if shape[3] <= 4:
+            return shape[0] * shape[3], shape[1], shape[2]
+        return shape[0] * shape[1], shape[2], shape[3]
     raise ValueError(f"an image must have 2-4 dims, got {shape}")
 
 
 def _to_nchw(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """``[N, *shape]`` -> ``[N, C, H, W]``: HW gets C=1; HWC (last dim <= 4) is permuted; CHW
-    (e.g. stacked grayscale frames) is kept; frames x HWC merges frames into channels."""
+    (e.g. stacked grayscale frames) is kept; frames x HWC / frames x CHW merge frames into
+    channels (frame-major)."""
     if len(shape) == 2:
         return x.unsqueeze(1)
     if len(shape) == 3:
         return x.permute(0, 3, 1, 2) if shape[2] <= 4 else x
-    frames, height, width, channels = shape
-    return x.permute(0, 1, 4, 2, 3).reshape(-1, frames * channels, height, width)
+    channels, height, width = _chw(shape)
+    if shape[3] <= 4:
+        x = x.permute(0, 1, 4, 2, 3)
+    return x.reshape(-1, channels, height, width)

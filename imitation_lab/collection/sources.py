@@ -74,4 +74,10 @@ def checkpoint_source(path: str, env_id: str | None = None) -> PolicySource:
         policy = load_policy(path, env_id=env_id)
     except ImitationLabError as err:
         raise DatasetError(f"source.path: {err}") from err
+    if policy.frame_stack > 1:
+        raise DatasetError(
+            f"source.path: {path} was trained with dataset.frame_stack={policy.frame_stack}; "
+            "collect records single observations and cannot feed it stacked frames yet. "
+            "Collect from a policy trained with frame_stack=1."
+        )
     return PolicySource(policy, policy.env_id, Path(path).name, "bc")

@@ -25,6 +25,8 @@ class OfflineData:
     are memory-mapped). ``act`` is float32 ``[N, act_dim]`` for Box actions and int64 ``[N]``
     for Discrete ones. Rewards, terminations and truncations are kept for methods beyond
     behaviour cloning; ``episode_lengths`` places episode boundaries (frame stacking).
+    With ``frame_stack = n > 1``, ``obs`` still holds single frames while ``spec`` is what the
+    actor sees (every leaf ``[n, ...]``; stacks are gathered per minibatch).
     """
 
     obs: Any
@@ -35,6 +37,7 @@ class OfflineData:
     episode_returns: np.ndarray
     episode_lengths: np.ndarray | None = None
     spec: ObsSpec | None = None  # None: a flat Box (``obs`` is one tensor)
+    frame_stack: int = 1
 
     def __len__(self) -> int:
         return int(self.act.shape[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gymnasium as gym
@@ -18,6 +18,7 @@ from imitation_lab.data.cache import load_flat
 from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
 from imitation_lab.data.store import Builders, load_or_build, unreadable
 from imitation_lab.errors import DatasetError
+from imitation_lab.frames import stack_frames
 from imitation_lab.obs import ObsSpec, is_text
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ _VERSION = re.compile(r"-v(\d+)$")
 class LoadedDataset:
     """A validated dataset: Minari handle, flat tensors, normalizer of returns, provenance.
 
-    ``obs_spec`` is the fed part of the observation space (``dataset.obs_keys``; text dropped).
+    ``obs_spec`` is the fed part of the observation space (``dataset.obs_keys``; text dropped),
+    stacked when ``frame_stack > 1`` (then ``frame_spec`` is the single-frame one).
     """
 
     dataset: MinariDataset
@@ -36,6 +38,15 @@ class LoadedDataset:
     score_fn: ScoreFn | None
     info: dict[str, Any]
     obs_spec: ObsSpec | None = None
+    frame_stack: int = 1
+    frame_spec: ObsSpec | None = None
+
+    def eval_env(self) -> gym.Env:
+        """The dataset's eval env, its observations stacked as the actor is trained on."""
+        env = self.dataset.recover_environment(eval_env=True)
+        if self.frame_spec is None:
+            return env
+        return stack_frames(env, self.frame_spec, self.frame_stack)
 
     @property
     def observation_space(self) -> gym.Space:
@@ -142,10 +153,12 @@ def load_training_data(
     use_cache: bool = True,
     builders: Builders | None = None,
     obs_keys: Sequence[str] | None = None,
+    frame_stack: int = 1,
 ) -> LoadedDataset:
     """Find/build/download ``dataset_id``, validate it and flatten it (cached).
 
     ``obs_keys`` selects observation leaves/subtrees by name; text parts are always dropped.
+    ``frame_stack`` feeds the actor the last ``n`` observations (``imitation_lab.frames``).
     """
     dataset = load_or_build(dataset_id, download_missing=download, builders=builders)
     if dataset.total_episodes == 0 or dataset.total_steps == 0:
@@ -175,9 +188,18 @@ def load_training_data(
     check_contents(dataset, data)
     info = dataset_info(dataset, key, eval_env_id)
     info["obs_keys"] = spec.keys if not spec.is_box else None
-    return LoadedDataset(
-        dataset, data, normalized_score_fn(dataset), info, None if spec.is_flat_vector else spec
-    )
+    info["frame_stack"] = int(frame_stack)
+    score_fn = normalized_score_fn(dataset)
+    if frame_stack > 1:
+        if data.episode_lengths is None:
+            raise DatasetError(
+                f"Dataset '{dataset_id}': its cached arrays have no episode lengths, which "
+                "dataset.frame_stack needs. Delete the cache folder next to the data and rerun."
+            )
+        stacked = spec.stacked(frame_stack)
+        data = replace(data, spec=stacked, frame_stack=int(frame_stack))
+        return LoadedDataset(dataset, data, score_fn, info, stacked, int(frame_stack), spec)
+    return LoadedDataset(dataset, data, score_fn, info, None if spec.is_flat_vector else spec)
 
 
 __all__ = ["LoadedDataset", "dataset_info", "load_training_data", "validate_against_env"]
