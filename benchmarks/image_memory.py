@@ -10,9 +10,11 @@ RSS, ``ru_maxrss``):
   the ``.npy`` cache, then open it memory-mapped);
 * ``cached load``: the same with the cache present;
 * ``train``: cached load + ``--train-steps`` gradient steps of ``actor=cnn`` (Nature DQN,
-  batch 256, one thread), minibatches gathered from the memory-mapped file.
+  batch 256, one thread), minibatches gathered from the memory-mapped file;
+* ``train_stack``: the same with ``dataset.frame_stack=4`` (4 x 84 x 84 inputs; the stacks
+  are gathered per minibatch, the data stays one copy of single frames).
 
-    python -m benchmarks.image_memory [--steps 1000000] [--train-steps 50]
+    python -m benchmarks.image_memory [--steps 1000000] [--train-steps 50] [--out results.json]
 
 Everything it writes is deleted at the end.
 """
@@ -36,6 +38,8 @@ import numpy as np
 
 DATASET_ID = "bench/frames/synthetic-v0"
 SHAPE = (84, 84)
+FRAME_STACK = 4  # the train_stack phase: Atari's 4 stacked frames, gathered per minibatch
+PHASES = ("first", "cached", "train", "train_stack")
 
 
 class FramesEnv(gym.Env):
@@ -81,6 +85,15 @@ def build(steps: int, length: int) -> None:
     storage.update_episodes(episode(i, length) for i in range(1, count))
 
 
+def anon_rss_gib() -> float:
+    """This process's private (anonymous) resident memory now: what must fit in RAM. Pages
+    of the memory-mapped cache count in ``ru_maxrss`` but are the kernel's to drop."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
 def phase(name: str, train_steps: int) -> dict:
     """One phase in this process (run by ``main`` in a subprocess)."""
     import torch
@@ -88,10 +101,12 @@ def phase(name: str, train_steps: int) -> dict:
     from imitation_lab.data.loader import load_training_data
 
     torch.set_num_threads(1)
+    frames = FRAME_STACK if name == "train_stack" else 1
     start = time.perf_counter()
-    loaded = load_training_data(DATASET_ID)
+    loaded = load_training_data(DATASET_ID, frame_stack=frames)
     out = {"phase": name, "load_s": time.perf_counter() - start, "steps": len(loaded.data)}
-    if name == "train":
+    anon = anon_rss_gib()
+    if name.startswith("train"):
         from imitation_lab.actors import CNNActor
         from imitation_lab.data.normalize import make_normalizer
         from imitation_lab.fit import training_tensors
@@ -115,8 +130,10 @@ def phase(name: str, train_steps: int) -> dict:
                 start = time.perf_counter()
             torch.randint(len(tensors), (256,), generator=gen, out=idx[0])
             learner.update(*tensors.batch(idx))
+            anon = max(anon, anon_rss_gib())
         out["train_steps_per_s"] = train_steps / (time.perf_counter() - start)
     out["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    out["peak_anon_rss_gib"] = max(anon, anon_rss_gib())
     return out
 
 
@@ -125,6 +142,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--train-steps", type=int, default=50)
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -142,9 +160,11 @@ def main() -> None:
         print(
             f"{args.steps:,} steps of {SHAPE} uint8 = {array_gib:.2f} GiB; built in {build_s:.0f} s"
         )
-        print("| phase | load s | peak RSS GiB | peak RSS / array | train steps/s |")
-        print("|---|---|---|---|---|")
-        for name in ("first", "cached", "train"):
+        columns = ["phase", "load s", "peak RSS GiB", "peak RSS / array", "peak anon RSS GiB"]
+        print("| " + " | ".join([*columns, "train steps/s"]) + " |")
+        print("|---|---|---|---|---|---|")
+        results = []
+        for name in PHASES:
             cmd = [sys.executable, "-m", "benchmarks.image_memory", "--phase", name]
             cmd += ["--root", str(root), "--train-steps", str(args.train_steps)]
             result = json.loads(
@@ -155,9 +175,15 @@ def main() -> None:
             sps = f"{result['train_steps_per_s']:.1f}" if "train_steps_per_s" in result else ""
             print(
                 f"| {name} | {result['load_s']:.1f} | {result['peak_rss_gib']:.2f} "
-                f"| {result['peak_rss_gib'] / array_gib:.2f} | {sps} |",
+                f"| {result['peak_rss_gib'] / array_gib:.2f} | {result['peak_anon_rss_gib']:.2f} "
+                f"| {sps} |",
                 flush=True,
             )
+            results.append(result)
+        if args.out:
+            record = {"steps": args.steps, "shape": SHAPE, "array_gib": array_gib}
+            record.update(build_s=build_s, frame_stack=FRAME_STACK, phases=results)
+            args.out.write_text(json.dumps(record, indent=2) + "\n")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -4,7 +4,8 @@
 Reads every ``<runs root>/**/DONE.json`` (written by ``imitation_lab.train`` when a run
 finishes: the resolved config and the summary metrics) and the run's ``train.log`` timestamps
 (wall time), and the datasets' Minari metadata (size, reference scores). Writes
-``results.csv`` (one line per run) next to this file and prints the markdown tables.
+``results.csv`` (one line per run; ``--csv`` another file) next to this file, keeping the rows
+of (dataset, seed) pairs not found under the root, and prints the markdown tables.
 
     python experiments/baselines/summarize.py /tmp/baselines/runs
 """
@@ -67,7 +68,9 @@ def _order(dataset_id: str) -> tuple[int, str]:
 
 def _mean_std(values: list[float]) -> str:
     std = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{statistics.mean(values):.1f} ± {std:.1f}"
+    mean = statistics.mean(values)
+    digits = 3 if abs(mean) < 10 else 1  # MiniGrid returns are in [0, 1]
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def _success(group: list[dict]) -> str:
@@ -119,20 +122,46 @@ def datasets_table(dataset_ids: list[str]) -> str:
     return "\n".join(lines)
 
 
+NUMERIC = ("final_normalized_score", "best_normalized_score", "final_return_mean", "wall_s")
+
+
+def merge_with_recorded(runs: list[dict], path: Path) -> list[dict]:
+    """``runs`` plus the rows of ``path`` for (dataset, seed) pairs they do not have: a CSV
+    is extended or updated, never emptied of other datasets' runs."""
+    if not path.exists():
+        return runs
+    have = {(r["dataset_id"], int(r["seed"])) for r in runs}
+    with open(path, newline="") as handle:
+        kept = [row for row in csv.DictReader(handle)]
+    kept = [row for row in kept if (row["dataset_id"], int(row["seed"])) not in have]
+    for row in kept:
+        row.update({k: float(row[k]) for k in NUMERIC}, seed=int(row["seed"]))
+        row["train_steps"] = int(row["train_steps"])
+    if kept:
+        print(f"(kept {len(kept)} recorded runs of {path.name} not under this folder)")
+    return runs + kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path)
     parser.add_argument("--csv", type=Path, default=HERE / "results.csv")
     args = parser.parse_args()
-    runs = load_runs(args.root)
-    with open(args.csv, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[k for k in runs[0] if k != "run_dir"])
+    found = load_runs(args.root)
+    if not found:
+        raise SystemExit(f"error: no finished runs (DONE.json) under {args.root}.")
+    runs = merge_with_recorded(found, args.csv)
+    fields = [k for k in found[0] if k != "run_dir"]
+    tmp = args.csv.with_name(args.csv.name + ".tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
-        for run in sorted(runs, key=lambda r: (_order(r["dataset_id"]), r["seed"])):
-            writer.writerow({k: v for k, v in run.items() if k != "run_dir"})
+        for run in sorted(runs, key=lambda r: (_order(r["dataset_id"]), int(r["seed"]))):
+            writer.writerow(run)
+    tmp.replace(args.csv)
     print(results_table(runs))
     print()
-    print(datasets_table(sorted({r["dataset_id"] for r in runs})))
+    print(datasets_table(sorted({r["dataset_id"] for r in found})))
 
 
 if __name__ == "__main__":
