@@ -2,7 +2,11 @@
 
 Reads every job's ``.hydra/overrides.yaml``, completion markers and ``metrics.jsonl``, groups
 jobs by the swept keys except ``seed`` (or by ``--by`` keys), and writes ``results.csv``,
-``runs.csv``, ``curves.csv``, ``results.md``, ``learning_curves.png`` and ``final_scores.png``.
+``runs.csv``, ``curves.csv``, ``results.md``, ``learning_curves.png`` and ``final_scores.png``;
+with arms (``--arm-key``, default ``bounding``) over 2 or more tasks (the other swept keys, e.g.
+datasets) also ``aggregate.md``/``aggregate.csv`` (aggregate IQM/mean and probability of
+improvement over tasks), ``profiles.csv`` and ``performance_profiles.png``
+(``report.across_tasks``).
 
 Per group: n seeds, mean, std (ddof=1), median, IQM (mean of the middle 50 %) and 95 %
 stratified-bootstrap percentile CIs of the mean and the IQM (``imitation_lab.stats``). Strata
@@ -19,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from imitation_lab.errors import ImitationLabError
+from imitation_lab.report.across_tasks import across_tasks, write_aggregate
 from imitation_lab.report.aggregate import GroupResult, aggregate
 from imitation_lab.report.improvement import (
     DEFAULT_ARM_KEY,
@@ -26,7 +31,7 @@ from imitation_lab.report.improvement import (
     default_reference,
 )
 from imitation_lab.report.paired import PairedDifference, paired_differences
-from imitation_lab.report.plots import plot
+from imitation_lab.report.plots import plot, plot_profiles
 from imitation_lab.report.runs import Job, load_jobs, swept_keys
 from imitation_lab.report.tables import (
     markdown_table,
@@ -73,6 +78,10 @@ def report(
         paired=paired, arm_key=arm_key,
     )  # fmt: skip
     plot(results, metric, out_dir, data_context(jobs), paired, reference)
+    across = across_tasks(jobs, keys, metric, arm_key, reference)
+    if across is not None:
+        write_aggregate(across, metric, out_dir)
+        plot_profiles(across, metric, out_dir)
     return results
 
 
@@ -129,5 +138,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nOptuna trials:\n{trials_table(trials)}")
     csvs = "results.csv, runs.csv, curves.csv" + (", trials.csv" if trials is not None else "")
     out_dir = args.out or args.sweep_dir / "report"
+    if (Path(out_dir) / "aggregate.md").is_file():
+        print("\n" + (Path(out_dir) / "aggregate.md").read_text().split("\n\n")[2])
+        csvs += ", aggregate.csv, profiles.csv, aggregate.md"
     pngs = sorted(p.name for p in Path(out_dir).glob("*.png"))
     print(f"wrote {csvs}, results.md and {', '.join(pngs)} to {out_dir}")

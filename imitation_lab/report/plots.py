@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imitation_lab.report.across_tasks import AcrossTasks
 from imitation_lab.report.aggregate import GroupResult, curve_key_of
 from imitation_lab.report.paired import PairedDifference
 
@@ -144,6 +145,37 @@ def _paired(plt, paired, metric, out_dir, where, reference) -> Path:
     ax.set_title(f"Paired difference to {reference}{where}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     path = out_dir / "paired_differences.png"
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_profiles(result: AcrossTasks, metric: str, out_dir: Path) -> Path:
+    """``performance_profiles.png``: fraction of runs with score > tau per arm, 95 % CI bands,
+    over the tasks every arm has."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, arm in enumerate(result.arms):
+        p, style = arm.profile, _style(i, colors)
+        every = max(1, len(p["tau"]) // 10)
+        ax.plot(p["tau"], p["fraction"], color=style["color"], ls=style["ls"],
+                marker=style["marker"], markevery=every, ms=4,
+                label=f"{result.arm_key}={arm.arm}")  # fmt: skip
+        ax.fill_between(p["tau"], p["low"], p["high"], color=style["color"], alpha=0.15)
+    _reference_lines(ax, metric, vertical=True)
+    ax.set_xlabel(f"tau: {axis_label(metric)}")
+    ax.set_ylabel("fraction of runs with score > tau")
+    ax.set_ylim(-0.02, 1.02)
+    over = f"{len(result.tasks)} tasks ({', '.join(result.task_keys)})"
+    ax.set_title(f"Performance profiles over {over}, 95% CI", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.06, 1.0), frameon=False)
+    path = out_dir / "performance_profiles.png"
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -17,7 +17,7 @@ from imitation_lab.errors import SweepError
 from imitation_lab.report import main as report_main
 from imitation_lab.report import report
 from imitation_lab.run_dir import DONE
-from tests.sweeps.conftest import Sweep, job_dir
+from tests.sweeps.conftest import Sweep, job_dir, run_sweep
 
 pytestmark = pytest.mark.slow
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -171,3 +171,72 @@ def test_probability_of_improvement_over_the_reference_arm(report_sweep: Sweep, 
     assert "P(> clip) [95% CI]" in md and f"| {expected:.2f} [" in md
     with pytest.raises(SweepError, match=r"No arm bounding='sigmoid'.*\['clip', 'tanh'\]"):
         report(report_sweep.dir, tmp_path / "x", reference="sigmoid")
+
+
+@pytest.fixture(scope="module")
+def two_task_sweep(tmp_path_factory: pytest.TempPathFactory, built_pendulum: Path) -> Sweep:
+    """Batched, 2 arms x 2 learning rates (the tasks) x 3 seeds, in one process."""
+    sweep = run_sweep(
+        tmp_path_factory.mktemp("sweeps") / "tasks",
+        ["hydra/launcher=batched", "bounding=clip,tanh", "optim.lr=0.001,0.01", "seed=0,1,2"],
+        built_pendulum,
+    )
+    assert sweep.proc.returncode == 0, sweep.log[-3000:]
+    return sweep
+
+
+def _scores_by_arm_and_task(sweep_dir: Path) -> dict[str, dict[str, list[float]]]:
+    out: dict[str, dict[str, list[float]]] = {}
+    for job in sorted(sweep_dir.glob(f"*/{DONE}")):
+        overrides = dict(
+            o.split("=", 1)
+            for o in yaml.safe_load((job.parent / ".hydra/overrides.yaml").read_text())
+        )
+        score = json.loads(job.read_text())["summary"]["final/normalized_score"]
+        out.setdefault(overrides["bounding"], {}).setdefault(overrides["optim.lr"], []).append(
+            score
+        )
+    return out
+
+
+def test_statistics_across_tasks_match_a_hand_computation(two_task_sweep: Sweep, tmp_path: Path):
+    """Aggregate IQM/mean over tasks, P(tanh > clip) over tasks and the performance profile,
+    by hand from the jobs' DONE.json, equal aggregate.csv / profiles.csv."""
+    report_main([str(two_task_sweep.dir), "--out", str(tmp_path)])
+    hand = _scores_by_arm_and_task(two_task_sweep.dir)
+    assert {arm: len(tasks) for arm, tasks in hand.items()} == {"clip": 2, "tanh": 2}
+    with open(tmp_path / "aggregate.csv") as handle:
+        rows = {row["bounding"]: row for row in csv.DictReader(handle)}
+    tasks = sorted(hand["clip"])
+    for arm in ("clip", "tanh"):
+        runs = np.sort(np.concatenate([hand[arm][t] for t in tasks]))  # 6 runs
+        assert float(rows[arm]["iqm"]) == pytest.approx(runs[1:5].mean())  # middle 50 %
+        means = [np.mean(hand[arm][t]) for t in tasks]
+        assert float(rows[arm]["mean"]) == pytest.approx(np.mean(means))
+        assert int(rows[arm]["n_tasks"]) == 2 and int(rows[arm]["n_runs"]) == 6
+    per_task = [
+        np.mean([(np.sign(t - c) + 1) / 2 for t in hand["tanh"][task] for c in hand["clip"][task]])
+        for task in tasks
+    ]
+    assert float(rows["tanh"]["poi"]) == pytest.approx(np.mean(per_task))
+    assert float(rows["tanh"]["poi_ci_low"]) <= float(rows["tanh"]["poi"])
+    assert float(rows["tanh"]["poi"]) <= float(rows["tanh"]["poi_ci_high"])
+    assert rows["clip"]["poi"] == ""
+    with open(tmp_path / "profiles.csv") as handle:
+        profile = [r for r in csv.DictReader(handle) if r["bounding"] == "tanh"]
+    runs = np.concatenate([hand["tanh"][t] for t in tasks])
+    for row in profile[::10]:
+        tau = float(row["tau"])
+        assert float(row["fraction"]) == pytest.approx(np.mean(runs > tau), abs=1e-5)
+        assert float(row["low"]) <= float(row["fraction"]) + 1e-9
+    md = (tmp_path / "aggregate.md").read_text()
+    assert "Tasks (2): optim.lr=0.001, optim.lr=0.01." in md
+    assert f"| bounding=tanh | 2 | 6 | {float(rows['tanh']['iqm']):.1f} [" in md
+    data = (tmp_path / "performance_profiles.png").read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+
+def test_one_task_writes_no_cross_task_files(report_sweep: Sweep, tmp_path: Path):
+    report(report_sweep.dir, tmp_path)
+    assert not (tmp_path / "aggregate.md").exists()
+    assert not (tmp_path / "performance_profiles.png").exists()
