@@ -134,7 +134,8 @@ def merge_with_recorded(runs: list[dict], path: Path) -> list[dict]:
     with open(path, newline="") as handle:
         kept = [row for row in csv.DictReader(handle)]
     kept = [row for row in kept if (row["dataset_id"], int(row["seed"])) not in have]
-    for row in kept:
+    for row in kept:  # a CSV written before a column existed has no value for it
+        row.setdefault("final_success_rate", "")
         row.update({k: float(row[k]) for k in NUMERIC}, seed=int(row["seed"]))
         row["train_steps"] = int(row["train_steps"])
     if kept:

@@ -48,6 +48,19 @@ def test_recorded_rows_of_other_datasets_and_seeds_are_kept(tmp_path: Path) -> N
     assert scores == {("me/a/x-v0", 0): 1.0, ("me/b/x-v0", 0): 9.0}  # b's seed 0 re-run wins
 
 
+def test_rows_of_a_csv_without_the_success_column_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    old_fields = [f for f in FIELDS if f != "final_success_rate"]
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=old_fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerow(_row("me/a/x-v0", 0, 1.0))
+    module = _module()
+    merged = module.merge_with_recorded([_row("me/b/x-v0", 0, 9.0)], path)
+    assert {r["final_success_rate"] for r in merged} == {""}
+    assert "| `me/a/x-v0` | 1 |" in module.results_table(merged)
+
+
 def test_a_folder_without_runs_is_one_error_and_leaves_the_csv(tmp_path: Path) -> None:
     path = tmp_path / "results.csv"
     path.write_text("kept\n")
