@@ -3,11 +3,14 @@
 
 Reads every ``<runs root>/**/DONE.json`` (written by ``imitation_lab.train`` when a run
 finishes: the resolved config and the summary metrics) and the run's ``train.log`` timestamps
-(wall time), and the datasets' Minari metadata (size, reference scores). Writes
+(wall time), and the datasets' Minari metadata (size, reference scores); ``corl_bc.csv`` gives
+CORL's published BC scores beside the Minari ids that have a D4RL counterpart. Writes
 ``results.csv`` (one line per run; ``--csv`` another file) next to this file, keeping the rows
 of (dataset, seed) pairs not found under the root, and prints the markdown tables.
 
     python experiments/baselines/summarize.py /tmp/baselines/runs
+    python experiments/baselines/summarize.py multirun/baselines_remote \\
+        --csv experiments/baselines/results_remote.csv
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from datetime import datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["halfcheetah", "hopper", "walker2d", "ant", "pointmaze", "minigrid"]
+ORDER = ["halfcheetah", "hopper", "walker2d", "ant", "pointmaze", "antmaze"]
+ORDER += ["pen", "door", "hammer", "relocate", "kitchen", "minigrid"]
+
+
+def corl_scores(path: Path = HERE / "corl_bc.csv") -> dict[str, dict[str, str]]:
+    """Minari id -> CORL's published BC row (D4RL task, last and best normalized score)."""
+    with open(path, newline="") as handle:
+        return {row["minari_id"]: row for row in csv.DictReader(handle)}
 
 
 def wall_seconds(run_dir: Path) -> float:
@@ -82,14 +92,20 @@ def _success(group: list[dict]) -> str:
 
 
 def results_table(runs: list[dict]) -> str:
-    lines = [
-        "| dataset | seeds | final normalized score (×100) | best normalized score | "
-        "final eval return | final success rate | train steps | wall time / run (s) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for dataset_id in sorted({r["dataset_id"] for r in runs}, key=_order):
+    """One row per dataset; a CORL column when any dataset has a D4RL counterpart."""
+    dataset_ids = sorted({r["dataset_id"] for r in runs}, key=_order)
+    corl = corl_scores()
+    with_corl = any(d in corl for d in dataset_ids)
+    header = "| dataset | seeds | final normalized score (×100) | best normalized score | "
+    header += "final eval return | final success rate | train steps | wall time / run (s) |"
+    rule = "|---|---|---|---|---|---|---|---|"
+    if with_corl:
+        header += " CORL BC (D4RL task: last / best) |"
+        rule += "---|"
+    lines = [header, rule]
+    for dataset_id in dataset_ids:
         group = [r for r in runs if r["dataset_id"] == dataset_id]
-        lines.append(
+        line = (
             f"| `{dataset_id}` | {len(group)} "
             f"| {_mean_std([r['final_normalized_score'] for r in group])} "
             f"| {_mean_std([r['best_normalized_score'] for r in group])} "
@@ -97,12 +113,18 @@ def results_table(runs: list[dict]) -> str:
             f"| {_success(group)} "
             f"| {group[0]['train_steps']} | {statistics.mean(r['wall_s'] for r in group):.0f} |"
         )
+        if with_corl:
+            row = corl.get(dataset_id)
+            line += f" {row['d4rl_task']}: {row['last']} / {row['best']} |" if row else " – |"
+        lines.append(line)
     return "\n".join(lines)
 
 
 def datasets_table(dataset_ids: list[str]) -> str:
     import minari
     import numpy as np
+
+    from imitation_lab.data.reference import reference_scores
 
     lines = [
         "| dataset | source agent | episodes | steps | data return (mean ± std) "
@@ -113,11 +135,13 @@ def datasets_table(dataset_ids: list[str]) -> str:
         dataset = minari.load_dataset(dataset_id)
         meta = dataset.storage.metadata
         returns = np.array([float(np.sum(ep.rewards)) for ep in dataset.iterate_episodes()])
-        low, high = meta["ref_min_score"], meta["ref_max_score"]
+        refs = reference_scores(dataset)  # Minari's mujoco/* carry none: D4RL's constants
+        low, high = (f"{refs[0]:.1f}", f"{refs[1]:.1f}") if refs else ("–", "–")
+        data = f"{100 * (returns.mean() - refs[0]) / (refs[1] - refs[0]):.1f}" if refs else "–"
         lines.append(
-            f"| `{dataset_id}` | {meta['algorithm_name']} | {dataset.total_episodes} "
+            f"| `{dataset_id}` | {meta.get('algorithm_name') or '–'} | {dataset.total_episodes} "
             f"| {dataset.total_steps} | {returns.mean():.0f} ± {returns.std():.0f} "
-            f"| {low:.1f} | {high:.1f} | {100 * (returns.mean() - low) / (high - low):.1f} |"
+            f"| {low} | {high} | {data} |"
         )
     return "\n".join(lines)
 

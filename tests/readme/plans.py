@@ -221,6 +221,16 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python experiments/baselines/summarize.py multirun/baselines": Run(
         needs=EXPERTS, prints=("hopper",)
     ),
+    "experiments/baselines/run.sh remote": Compose(
+        "downloads Minari's remote datasets (a stand-in runs in test_remote_configs.py)",
+        app="train",
+        overrides=("experiment=baseline_remote", "dataset=minari_hopper_medium"),
+    ),
+    "experiments/baselines/run.sh remote adroit": Compose(
+        "downloads Minari's Adroit datasets (a stand-in runs in test_remote_configs.py)",
+        app="train",
+        overrides=("experiment=baseline_remote", "dataset=minari_pen_human"),
+    ),
     "imitation-lab train experiment=baseline dataset=pointmaze_umaze trainer.num_seeds=5 "
     "logger=none": Run(TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 5}),
     "imitation-lab train experiment=baseline dataset=minigrid_empty_random trainer.num_seeds=5 "
