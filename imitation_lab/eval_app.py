@@ -45,6 +45,7 @@ class EvalSchema:
     env_id: str | None = None
     device: str = "cpu"
     video_episodes: int = 0
+    wandb: str | None = None
 
 
 def register_eval_configs() -> None:
@@ -132,6 +133,8 @@ def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     videos = _setting(cfg, "video_episodes", 0, minimum=0)
     if videos:
         check_video_support()
+    wandb_mode = cfg.get("wandb")
+    check_wandb_mode(wandb_mode)
     env = make_vector_env(policy.make_env, num_envs)
     try:
         result = evaluate(policy, env, episodes, seed)
@@ -151,7 +154,48 @@ def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         summary["videos"] = record_videos(policy, out_dir / "videos", videos, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / RESULT_FILE, json.dumps(summary, indent=2) + "\n")
+    if wandb_mode is not None:  # after eval.json: W&B never costs the result
+        log_to_wandb(summary, policy, out_dir, wandb_mode)
     return summary
+
+
+WANDB_MODES = ("offline", "online", "disabled")
+
+
+def check_wandb_mode(mode: str | None) -> None:
+    """``wandb=`` is null (no W&B run) or a W&B mode: refused at start otherwise."""
+    if mode is not None and mode not in WANDB_MODES:
+        raise ConfigError(
+            f"Config value wandb={mode} is not a W&B mode; choose wandb=offline, online or "
+            "disabled, or leave it null (no W&B run)."
+        )
+
+
+def log_to_wandb(summary: dict[str, Any], policy: LoadedPolicy, out_dir: Path, mode: str) -> None:
+    """One W&B run (job type ``eval``) beside the training run: its project, entity and group,
+    named ``<training run name>/eval``; the scores as ``eval/*`` at the checkpoint's step."""
+    from imitation_lab.loggers import WandbLogger
+
+    run_logger = policy.config.get("logger") or {}
+    run_dir = policy.path.parent.parent if policy.path.parent.name == "checkpoints" else None
+    names: dict[str, Any] = {}
+    if run_dir is not None and (run_dir / "wandb_run_names.json").exists():
+        names = json.loads((run_dir / "wandb_run_names.json").read_text())
+    trained = names.get("name") or (run_dir.name if run_dir is not None else policy.path.stem)
+    logger = WandbLogger(
+        run_dir=out_dir,
+        config={k: v for k, v in summary.items() if k != "episodes"},
+        project=run_logger.get("project") or "imitation_lab",
+        entity=run_logger.get("entity"),
+        group=names.get("group") or run_logger.get("group"),
+        name=f"{trained}/eval",
+        mode=mode,
+        tags=[*(policy.config.get("tags") or []), "eval"],
+        job_type="eval",
+    )
+    scores = {f"eval/{k}": v for k, v in summary.items() if isinstance(v, float)}
+    logger.log(scores, step=int(policy.step or 0))
+    logger.finish(scores)
 
 
 def _line(summary: dict[str, Any], path: Path) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
+import gymnasium as gym
 import minari
 import numpy as np
 from hydra import compose, initialize_config_dir
@@ -46,3 +48,25 @@ def make_dataset(dataset_id: str, buffers: list[EpisodeBuffer], env: str = "Pend
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return minari.create_dataset_from_buffers(dataset_id, buffers, env=env, **kw)
+
+
+def collect_random(
+    dataset_id: str,
+    env: gym.Env,
+    episodes: int,
+    collector_kwargs: dict[str, Any] | None = None,
+    **create_kwargs: Any,
+) -> None:
+    """Random-action episodes (reset seeds 0..episodes-1) recorded with plain
+    ``minari.DataCollector`` and written under ``dataset_id``."""
+    collector = minari.DataCollector(env, **(collector_kwargs or {}))
+    for seed in range(episodes):
+        collector.reset(seed=seed)
+        done = False
+        while not done:
+            _, _, terminated, truncated, _ = collector.step(env.action_space.sample())
+            done = terminated or truncated
+    collector.create_dataset(
+        dataset_id=dataset_id, algorithm_name="random", author="tests", **create_kwargs
+    )
+    collector.close()

@@ -22,22 +22,10 @@ from imitation_lab.errors import ConfigError, DatasetError
 from imitation_lab.fit import training_tensors
 from imitation_lab.obs import ObsSpec
 from imitation_lab.train import train
+from tests.datasets.helpers import collect_random
 from tests.helpers import compose_config
 
 TINY = ["trainer.steps=20", "trainer.eval_episodes=1", "trainer.eval_envs=1"]
-
-
-def _collect(dataset_id: str, env: gym.Env, episodes: int, **kwargs) -> None:
-    """Random-action episodes recorded with plain ``minari.DataCollector``."""
-    collector = minari.DataCollector(env, **kwargs)
-    for k in range(episodes):
-        collector.reset(seed=k)
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = collector.step(env.action_space.sample())
-            done = terminated or truncated
-    collector.create_dataset(dataset_id=dataset_id, algorithm_name="random", author="tests")
-    collector.close()
 
 
 @pytest.fixture
@@ -49,7 +37,9 @@ def minigrid_id() -> str:
     if dataset_id not in minari.list_local_datasets():
         env = GoalSuccessInfo(gym.make("MiniGrid-Empty-5x5-v0", max_steps=20))
         env.action_space.seed(0)
-        _collect(dataset_id, env, 2, observation_space=storable_space(env.observation_space))
+        collect_random(
+            dataset_id, env, 2, {"observation_space": storable_space(env.observation_space)}
+        )
     return dataset_id
 
 
@@ -63,7 +53,7 @@ def pointmaze_id() -> str:
     if dataset_id not in minari.list_local_datasets():
         env = gym.make("PointMaze_UMaze-v3", max_episode_steps=30)
         env.action_space.seed(0)
-        _collect(dataset_id, env, 2)
+        collect_random(dataset_id, env, 2)
     return dataset_id
 
 

@@ -22,6 +22,7 @@ from imitation_lab.fit import training_tensors
 from imitation_lab.inference import load_policy
 from imitation_lab.policy import ImitationPolicy
 from imitation_lab.train import train
+from tests.datasets.helpers import collect_random
 from tests.datasets.test_dict_obs import minigrid_id  # noqa: F401 (fixture)
 from tests.helpers import compose_config
 
@@ -58,15 +59,7 @@ def counter_id() -> str:
     if COUNTER_ID not in minari.list_local_datasets():
         env = gym.make("CounterImage-v0")
         env.action_space.seed(0)
-        collector = minari.DataCollector(env)
-        for seed in range(4):  # episodes of 3, 4, 5, 6 steps
-            collector.reset(seed=seed)
-            done = False
-            while not done:
-                _, _, terminated, truncated, _ = collector.step(env.action_space.sample())
-                done = terminated or truncated
-        collector.create_dataset(dataset_id=COUNTER_ID, algorithm_name="random", author="tests")
-        collector.close()
+        collect_random(COUNTER_ID, env, 4)  # episodes of 3, 4, 5, 6 steps
     return COUNTER_ID
 
 

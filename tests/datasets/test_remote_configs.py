@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import gymnasium as gym
-import minari
 import pytest
 
 from tests.conftest import CONFIG_DIR, REPO_ROOT
+from tests.datasets.helpers import collect_random
 from tests.helpers import compose_config
 
 RUN_SH = REPO_ROOT / "experiments" / "baselines" / "run.sh"
@@ -96,21 +96,7 @@ def _pen_stand_in() -> None:
     register_robotics_envs()
     env = gym.make("AdroitHandPen-v1", max_episode_steps=20)
     env.action_space.seed(0)
-    collector = minari.DataCollector(env)
-    for k in range(3):
-        collector.reset(seed=k)
-        done = False
-        while not done:
-            _, _, terminated, truncated, _ = collector.step(env.action_space.sample())
-            done = terminated or truncated
-    collector.create_dataset(
-        dataset_id="D4RL/pen/human-v2",
-        algorithm_name="random",
-        author="tests",
-        ref_min_score=-10.0,
-        ref_max_score=100.0,
-    )
-    collector.close()
+    collect_random("D4RL/pen/human-v2", env, 3, ref_min_score=-10.0, ref_max_score=100.0)
 
 
 def test_remote_preset_trains_batched_and_tables_corl_beside_it(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from imitation_lab.inference import load_policy
 from imitation_lab.train import train
 from tests.conftest import REPO_ROOT
 from tests.datasets.test_dict_obs import minigrid_id, pointmaze_id  # noqa: F401 (fixtures)
-from tests.helpers import compose_config
+from tests.helpers import compose_config, read_wandb_history, read_wandb_run
 from tests.reliability.conftest import CliResult, assert_one_line_error, cli_env
 
 RUN = [
@@ -130,8 +130,9 @@ def test_dict_and_image_policies_evaluate_as_in_training(
         (["checkpoint={bad}"], ["is corrupted or truncated"]),
         (["checkpoint={run}", "episodes=0"], ["episodes=0 is out of range"]),
         (["checkpoint={run}", "env_id=CartPole-v1"], ["does not match env CartPole-v1"]),
+        (["checkpoint={run}", "wandb=yes"], ["wandb=yes is not a W&B mode"]),
     ],
-    ids=["missing", "empty-dir", "not-a-checkpoint", "episodes", "other-env"],
+    ids=["missing", "empty-dir", "not-a-checkpoint", "episodes", "other-env", "wandb-mode"],
 )
 def test_bad_input_is_one_line(pendulum_run, minari_store, tmp_path, overrides, fragments):
     (tmp_path / "empty").mkdir()
@@ -141,6 +142,23 @@ def test_bad_input_is_one_line(pendulum_run, minari_store, tmp_path, overrides, 
     result = _eval_cli(minari_store, *args, f"hydra.run.dir={tmp_path / 'out'}")
     assert_one_line_error(result, *fragments)
     assert not (tmp_path / "out" / RESULT_FILE).exists()
+
+
+def test_eval_logs_a_wandb_run_beside_the_training_run(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    train(compose_config([*RUN, "logger=wandb", "logger.group=study-a"], run_dir))
+    trained = json.loads((run_dir / "wandb_run_names.json").read_text())
+    cfg = OmegaConf.create({**_video_cfg(run_dir), "video_episodes": 0, "wandb": "offline"})
+    result = run_eval(cfg, tmp_path / "eval")
+    assert json.loads((tmp_path / "eval" / RESULT_FILE).read_text()) == result  # written first
+    (run_file,) = (tmp_path / "eval" / "wandb").glob("offline-run-*/run-*.wandb")
+    run = read_wandb_run(run_file)
+    assert (run["group"], run["job_type"]) == ("study-a", "eval")
+    assert run["name"] == f"{trained['name']}/eval" and "eval" in run["tags"]
+    (row,) = [r for r in read_wandb_history(run_file) if "eval/return_mean" in r]
+    assert row["eval/return_mean"] == result["return_mean"]
+    assert row["eval/normalized_score"] == result["normalized_score"]
+    assert row["_step"] == result["checkpoint_step"] == 300
 
 
 def _video_cfg(pendulum_run: Path) -> dict:

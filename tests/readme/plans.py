@@ -243,9 +243,19 @@ PLANS: dict[str, Run | Compose | Skip] = {
         creates={f"multirun/clip_vs_tanh/*/{DONE}": 0},  # the 4 jobs above are DONE: skipped
         rewrites=("experiments/clip_vs_tanh/results.md",),
     ),
+    "experiments/clip_vs_tanh/run.sh mujoco": Compose(
+        "360 jobs on 8 datasets built from ../shared/experts and the built-in PointMaze",
+        app="train",
+        overrides=("experiment=clip_vs_tanh_mujoco",),
+    ),
     "experiments/clip_vs_tanh/run.sh hopper": Compose(
         "80 jobs on the hopper expert + medium datasets built from ../shared/experts",
         app="train",
-        overrides=("experiment=clip_vs_tanh_mujoco",),
+        overrides=(
+            "experiment=clip_vs_tanh_mujoco",
+            "dataset=hopper_medium",
+            "trainer.steps=2000",
+            "hydra/launcher=joblib",
+        ),
     ),
 }
