@@ -5,7 +5,8 @@ jobs by the swept keys except ``seed`` (or by ``--by`` keys), and writes ``resul
 ``runs.csv``, ``curves.csv``, ``results.md``, ``learning_curves.png`` and ``final_scores.png``;
 with arms (``--arm-key``, default ``bounding``) over 2 or more tasks (the other swept keys, e.g.
 datasets) also ``aggregate.md``/``aggregate.csv`` (aggregate IQM/mean and probability of
-improvement over tasks), ``profiles.csv`` and ``performance_profiles.png``
+improvement over tasks), ``profiles.csv``, ``performance_profiles.png`` and
+``learning_curves_by_task.png`` (one panel per task)
 (``report.across_tasks``).
 
 Per group: n seeds, mean, std (ddof=1), median, IQM (mean of the middle 50 %) and 95 %
@@ -31,7 +32,7 @@ from imitation_lab.report.improvement import (
     default_reference,
 )
 from imitation_lab.report.paired import PairedDifference, paired_differences
-from imitation_lab.report.plots import plot, plot_profiles
+from imitation_lab.report.plots import plot, plot_curves_by_task, plot_profiles
 from imitation_lab.report.runs import Job, load_jobs, swept_keys
 from imitation_lab.report.tables import (
     markdown_table,
@@ -82,6 +83,7 @@ def report(
     if across is not None:
         write_aggregate(across, metric, out_dir)
         plot_profiles(across, metric, out_dir)
+        plot_curves_by_task(results, across, metric, out_dir)
     return results
 
 

@@ -179,3 +179,48 @@ def plot_profiles(result: AcrossTasks, metric: str, out_dir: Path) -> Path:
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def plot_curves_by_task(
+    results: Sequence[GroupResult], across: AcrossTasks, metric: str, out_dir: Path
+) -> Path:
+    """``learning_curves_by_task.png``: one panel per task (its own y range), the arms in the
+    same colour and line style in every panel, mean over seeds and 95 % CI bands."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = plt.get_cmap("tab10")
+    arms = [arm.arm for arm in across.arms]
+    cols = min(3, len(across.tasks))
+    rows = -(-len(across.tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, task in zip(axes.flat, across.tasks, strict=False):
+        wanted = set(zip(across.task_keys, task, strict=True))
+        for res in results:
+            key = dict(res.key)
+            c = res.curve
+            if not wanted <= set(res.key) or key.get(across.arm_key) not in arms:
+                continue
+            if len(c["step"]) == 0:
+                continue
+            style = _style(arms.index(key[across.arm_key]), colors)
+            ax.plot(c["step"], c["mean"], ms=3, lw=1.4, label=key[across.arm_key], **style)
+            ax.fill_between(c["step"], c["low"], c["high"], color=style["color"], alpha=0.15)
+        ax.set_title(", ".join(f"{v}" for v in task), fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(across.tasks) :]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    labels = [f"{across.arm_key}={label}" for label in labels]
+    fig.legend(handles, labels, fontsize=8, loc="upper center", ncol=len(labels), frameon=False,
+               bbox_to_anchor=(0.5, 1.0))  # fmt: skip
+    fig.supxlabel("gradient step", fontsize=9)
+    fig.supylabel(axis_label(curve_key_of(metric)), fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    path = out_dir / "learning_curves_by_task.png"
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path

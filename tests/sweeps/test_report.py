@@ -232,11 +232,13 @@ def test_statistics_across_tasks_match_a_hand_computation(two_task_sweep: Sweep,
     md = (tmp_path / "aggregate.md").read_text()
     assert "Tasks (2): optim.lr=0.001, optim.lr=0.01." in md
     assert f"| bounding=tanh | 2 | 6 | {float(rows['tanh']['iqm']):.1f} [" in md
-    data = (tmp_path / "performance_profiles.png").read_bytes()
-    assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    for png in ("performance_profiles.png", "learning_curves_by_task.png"):
+        data = (tmp_path / png).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
 
 
 def test_one_task_writes_no_cross_task_files(report_sweep: Sweep, tmp_path: Path):
     report(report_sweep.dir, tmp_path)
     assert not (tmp_path / "aggregate.md").exists()
     assert not (tmp_path / "performance_profiles.png").exists()
+    assert not (tmp_path / "learning_curves_by_task.png").exists()
