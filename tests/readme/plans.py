@@ -244,7 +244,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
         rewrites=("experiments/clip_vs_tanh/results.md",),
     ),
     "mkdir -p multirun && tar -C multirun -xJf experiments/clip_vs_tanh/mujoco/runs.tar.xz": Run(
-        creates={f"multirun/clip_vs_tanh_mujoco/*/{DONE}": 200}
+        creates={f"multirun/clip_vs_tanh_mujoco/*/{DONE}": 280}
     ),
     "experiments/clip_vs_tanh/run.sh mujoco": Compose(
         "360 jobs on 8 datasets built from ../shared/experts and the built-in PointMaze",
