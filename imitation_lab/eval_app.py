@@ -180,7 +180,10 @@ def log_to_wandb(summary: dict[str, Any], policy: LoadedPolicy, out_dir: Path, m
     run_dir = policy.path.parent.parent if policy.path.parent.name == "checkpoints" else None
     names: dict[str, Any] = {}
     if run_dir is not None and (run_dir / "wandb_run_names.json").exists():
-        names = json.loads((run_dir / "wandb_run_names.json").read_text())
+        try:
+            names = json.loads((run_dir / "wandb_run_names.json").read_text())
+        except (OSError, ValueError):  # unreadable: fall back to the run's config and dir name
+            names = {}
     trained = names.get("name") or (run_dir.name if run_dir is not None else policy.path.stem)
     logger = WandbLogger(
         run_dir=out_dir,
