@@ -3,7 +3,11 @@
 ``python -m benchmarks.batched_study`` runs ``experiment=clip_vs_tanh`` (budget overrides from
 ``--steps``) once per launcher per round, interleaved, in a temp dir with its own Minari store;
 it reports wall-clock and CPU seconds (the sweep process and all its children) and the largest
-difference between the two launchers' per-job final scores.
+difference between each launcher's per-job final scores and joblib's.
+
+Launchers: ``joblib`` (the preset: 2 workers, 1 thread each), ``batched`` (one process of 40
+members given every core) and ``batched-split`` (the preset's ``n_jobs=2`` with the batched
+launcher: the 40 jobs split into 2 processes of 20 members, 1 thread each).
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-LAUNCHERS = {"joblib": [], "batched": ["hydra/launcher=batched"]}
+CORES = str(os.cpu_count() or 1)
+#: launcher -> (overrides, torch threads per process)
+LAUNCHERS = {
+    "joblib": ([], "1"),
+    "batched": (["hydra/launcher=batched", "hydra.launcher.n_jobs=1"], CORES),
+    "batched-split": (["hydra/launcher=batched"], "1"),
+}
 
 
 def _final_scores(sweep_dir: Path) -> dict[str, float]:
@@ -34,10 +44,9 @@ def _final_scores(sweep_dir: Path) -> dict[str, float]:
 def run_study(launcher: str, sweep_dir: Path, budget: list[str], env: dict[str, str]) -> dict:
     command = [
         sys.executable, "-m", "imitation_lab.train", "-m", "experiment=clip_vs_tanh",
-        "logger=none", f"hydra.sweep.dir={sweep_dir}", *LAUNCHERS[launcher], *budget,
+        "logger=none", f"hydra.sweep.dir={sweep_dir}", *LAUNCHERS[launcher][0], *budget,
     ]  # fmt: skip
-    if launcher == "batched":  # one process: it gets every core (joblib: 1 thread per worker)
-        env = {**env, "OMP_NUM_THREADS": str(os.cpu_count() or 1)}
+    env = {**env, "OMP_NUM_THREADS": LAUNCHERS[launcher][1]}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, env=env, cwd=REPO, capture_output=True)
@@ -53,6 +62,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--eval-every", type=int, default=None, help="default: --steps")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--launchers", nargs="+", choices=list(LAUNCHERS), default=list(LAUNCHERS),
+        help="joblib is always run: the others are compared with it",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     budget = [
@@ -69,19 +82,21 @@ def main(argv: list[str] | None = None) -> None:
             check=True, env=env, cwd=REPO,
         )  # fmt: skip
         for repeat in range(args.repeats):
-            for launcher in LAUNCHERS:
+            for launcher in ["joblib", *(name for name in args.launchers if name != "joblib")]:
                 record = run_study(launcher, Path(tmp) / f"{launcher}_{repeat}", budget, env)
                 print(json.dumps({k: v for k, v in record.items() if k != "scores"}), flush=True)
                 records.append(record | {"repeat": repeat})
     for repeat in range(args.repeats):
-        joblib, batched = (r for r in records if r["repeat"] == repeat)
-        diff = max(abs(joblib["scores"][k] - batched["scores"][k]) for k in joblib["scores"])
-        print(
-            f"round {repeat}: {len(joblib['scores'])} jobs; wall joblib {joblib['wall_s']:.0f} s,"
-            f" batched {batched['wall_s']:.0f} s ({joblib['wall_s'] / batched['wall_s']:.2f}x);"
-            f" CPU joblib {joblib['cpu_s']:.0f} s, batched {batched['cpu_s']:.0f} s"
-            f" ({joblib['cpu_s'] / batched['cpu_s']:.2f}x); max |score diff| {diff:.2e}"
-        )
+        joblib, *others = (r for r in records if r["repeat"] == repeat)
+        for other in others:
+            diff = max(abs(joblib["scores"][k] - other["scores"][k]) for k in joblib["scores"])
+            print(
+                f"round {repeat}: {len(joblib['scores'])} jobs; wall joblib {joblib['wall_s']:.0f}"
+                f" s, {other['launcher']} {other['wall_s']:.0f} s"
+                f" ({joblib['wall_s'] / other['wall_s']:.2f}x); CPU joblib {joblib['cpu_s']:.0f}"
+                f" s, {other['launcher']} {other['cpu_s']:.0f} s"
+                f" ({joblib['cpu_s'] / other['cpu_s']:.2f}x); max |score diff| {diff:.2e}"
+            )
     if args.json:
         args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)},
                                          "records": records}, indent=2) + "\n")  # fmt: skip

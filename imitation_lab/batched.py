@@ -12,6 +12,7 @@ jobs. Groups run one after another in this process, or spread over ``n_jobs`` pr
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,10 +52,12 @@ class JobResult:
         return float(summary.get("final/normalized_score", summary.get("final/return_mean", 0.0)))
 
 
-def plan_groups(specs: Sequence[MemberSpec], max_members: int | None) -> list[list[int]]:
+def plan_groups(
+    specs: Sequence[MemberSpec], max_members: int | None, n_jobs: int = 1
+) -> list[list[int]]:
     """Indices of ``specs`` grouped by ``build.group_key``, in job order, at most
-    ``max_members`` per group."""
-    return _plan([(spec, 0) for spec in specs], max_members)
+    ``max_members`` per group, and at least ``n_jobs`` groups where there are enough jobs."""
+    return _plan([(spec, 0) for spec in specs], max_members, n_jobs)
 
 
 def _checked(spec: MemberSpec) -> BaseException | None:
@@ -100,7 +103,7 @@ def train_jobs(
                 results[index] = outcome
             else:
                 keyed.append((index, outcome))
-        groups = _plan([(specs[i], step) for i, step in keyed], max_members)
+        groups = _plan([(specs[i], step) for i, step in keyed], max_members, n_jobs)
         groups = [[keyed[i][0] for i in group] for group in groups]
         log.info(
             "Batched launcher: %d jobs to train in %d group(s) of %s members.",
@@ -151,12 +154,14 @@ def _claim(spec: MemberSpec, locks: contextlib.ExitStack) -> JobResult | int:
     return (state.step or 0) if resume else 0
 
 
-def _plan(jobs: Sequence[tuple[MemberSpec, int]], max_members: int | None) -> list[list[int]]:
+def _plan(
+    jobs: Sequence[tuple[MemberSpec, int]], max_members: int | None, n_jobs: int = 1
+) -> list[list[int]]:
     """Groups of job indices: same ``group_key`` and the same starting step."""
     by_key: dict[tuple[str, int], list[int]] = {}
     for index, (spec, step) in enumerate(jobs):
         by_key.setdefault((build.group_key(spec.resolved), step), []).append(index)
-    return _split(list(by_key.values()), max_members)
+    return _fill_workers(_split(list(by_key.values()), max_members), n_jobs)
 
 
 def _split(groups: list[list[int]], max_members: int | None) -> list[list[int]]:
@@ -164,6 +169,21 @@ def _split(groups: list[list[int]], max_members: int | None) -> list[list[int]]:
         return []
     cap = max_members or max(len(g) for g in groups)
     return [g[i : i + cap] for g in groups for i in range(0, len(g), cap)]
+
+
+def _fill_workers(groups: list[list[int]], n_jobs: int) -> list[list[int]]:
+    """Fewer groups than ``n_jobs`` workers would leave cores idle: split the largest group
+    into equal parts (in job order) until every worker has one, or each part is one job."""
+    groups = [list(g) for g in groups]
+    while 0 < len(groups) < n_jobs:
+        largest = max(range(len(groups)), key=lambda i: len(groups[i]))
+        members = groups[largest]
+        parts = min(n_jobs - len(groups) + 1, len(members))
+        if parts < 2:
+            break
+        bounds = [i * len(members) // parts for i in range(parts + 1)]
+        groups[largest : largest + 1] = [members[a:b] for a, b in itertools.pairwise(bounds)]
+    return groups
 
 
 def job_spec(

@@ -65,17 +65,7 @@ def _setting(cfg: DictConfig, key: str, run_value: Any, minimum: int) -> int:
 
 def summarize(result: EvalResult, policy: LoadedPolicy) -> dict[str, Any]:
     """Mean/std of return, length, normalized score (x100) and success rate, per episode too."""
-    out: dict[str, Any] = {
-        "return_mean": float(result.returns.mean()),
-        "return_std": float(result.returns.std()),
-        "length_mean": float(result.lengths.mean()),
-    }
-    scores = policy.normalized_score(result.returns)
-    if scores is not None:
-        out["normalized_score"] = float(scores.mean())
-        out["normalized_score_std"] = float(scores.std())
-    if result.successes is not None:
-        out["success_rate"] = float(np.mean(result.successes))
+    out: dict[str, Any] = dict(result.metrics(policy.score_fn))
     out["episodes"] = {
         "returns": result.returns.tolist(),
         "lengths": result.lengths.tolist(),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
+from imitation_lab.data.reference import ScoreFn
 from imitation_lab.rollout import PerEnvQuota, make_vector_env, rollout, split_quota
 
 ActFn = Callable[[np.ndarray], np.ndarray]
@@ -28,6 +29,22 @@ class EvalResult:
     returns: np.ndarray
     lengths: np.ndarray
     successes: np.ndarray | None = None
+
+    def metrics(self, score_fn: ScoreFn | None) -> dict[str, float]:
+        """Mean/std of return, mean length, success rate (where reported) and, with
+        ``score_fn``, mean/std of the normalized score (x100)."""
+        out = {
+            "return_mean": float(self.returns.mean()),
+            "return_std": float(self.returns.std()),
+            "length_mean": float(self.lengths.mean()),
+        }
+        if self.successes is not None:
+            out["success_rate"] = float(np.mean(self.successes))
+        if score_fn is not None:
+            scores = 100.0 * np.asarray(score_fn(self.returns), dtype=np.float64)
+            out["normalized_score"] = float(scores.mean())
+            out["normalized_score_std"] = float(scores.std())
+        return out
 
 
 def eval_envs_per_member(eval_envs: int, eval_episodes: int) -> int:

@@ -21,6 +21,7 @@ from omegaconf import OmegaConf
 from imitation_lab.batch import Batch
 from imitation_lab.checkpoint import load_checkpoint
 from imitation_lab.data.normalize import Normalizer, normalizer_to_load
+from imitation_lab.data.reference import ScoreFn, score_fn_from
 from imitation_lab.errors import CheckpointError, ImitationLabError
 from imitation_lab.fit import env_obs_to_torch
 from imitation_lab.frames import stack_frames
@@ -83,13 +84,16 @@ class LoadedPolicy:
         """The training run's resolved config."""
         return self.metadata["config"]
 
+    @property
+    def score_fn(self) -> ScoreFn | None:
+        """``returns -> (return - ref_min) / (ref_max - ref_min)`` with the run's references."""
+        info = self.metadata.get("dataset_info") or {}
+        return score_fn_from(info.get("ref_min_score"), info.get("ref_max_score"))
+
     def normalized_score(self, returns: np.ndarray) -> np.ndarray | None:
         """``100 * (return - ref_min) / (ref_max - ref_min)`` with the dataset's references."""
-        info = self.metadata.get("dataset_info") or {}
-        low, high = info.get("ref_min_score"), info.get("ref_max_score")
-        if low is None or high is None or high == low:
-            return None
-        return 100.0 * (np.asarray(returns, dtype=float) - low) / (high - low)
+        score_fn = self.score_fn
+        return None if score_fn is None else 100.0 * score_fn(returns)
 
     def make_env(self, **kwargs: Any) -> gym.Env:
         """The env the run was evaluated in: its dataset's eval env when the dataset is in the

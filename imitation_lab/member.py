@@ -22,6 +22,7 @@ import torch
 from imitation_lab.checkpoint import load_checkpoint, save_checkpoint
 from imitation_lab.config import TrainerSchema
 from imitation_lab.data.normalize import Normalizer
+from imitation_lab.data.reference import ScoreFn
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.evaluate import EvalResult
 from imitation_lab.loggers import Logger, NullLogger
@@ -31,7 +32,6 @@ from imitation_lab.seeding import rng_state, set_rng_state
 log = logging.getLogger(__name__)
 
 SMOOTHING_WINDOW = 100  # Tianshou's MovAvg size for smoothed_loss
-ScoreFn = Callable[[np.ndarray], np.ndarray]
 #: Called after each evaluation with the step and the ``eval/*`` metrics just logged (e.g.
 #: ``imitation_lab.hpo.TrialReporter``); whatever it raises stops training and leaves ``fit``.
 EvalHook = Callable[[int, dict[str, float]], None]
@@ -147,18 +147,9 @@ class Member:
     # ------------------------------------------------------------------ evaluation
     def record_eval(self, result: EvalResult) -> dict[str, float]:
         """Log an evaluation; a new best normalized score saves ``checkpoints/best.pt``."""
-        metrics = {
-            "eval/return_mean": float(result.returns.mean()),
-            "eval/return_std": float(result.returns.std()),
-            "eval/length_mean": float(result.lengths.mean()),
-        }
-        if result.successes is not None:
-            metrics["eval/success_rate"] = float(np.mean(result.successes))
-        if self.score_fn is not None:
-            scores = 100.0 * np.asarray(self.score_fn(result.returns), dtype=np.float64)
-            score = float(scores.mean())
-            metrics["eval/normalized_score"] = score
-            metrics["eval/normalized_score_std"] = float(scores.std())
+        metrics = {f"eval/{key}": value for key, value in result.metrics(self.score_fn).items()}
+        if "eval/normalized_score" in metrics:
+            score = metrics["eval/normalized_score"]
             if score > self.best_score:
                 self.best_score = score
                 self.save("best.pt")

@@ -40,7 +40,12 @@ def reference_scores(dataset: MinariDataset) -> tuple[float, float, str] | None:
 def normalized_score_fn(dataset: MinariDataset) -> ScoreFn | None:
     """``returns -> (returns - ref_min) / (ref_max - ref_min)`` (x100 is up to the caller)."""
     refs = reference_scores(dataset)
-    if refs is None:
+    return None if refs is None else score_fn_from(refs[0], refs[1])
+
+
+def score_fn_from(low: float | None, high: float | None) -> ScoreFn | None:
+    """``returns -> (returns - low) / (high - low)``; None without two distinct references."""
+    if low is None or high is None or high == low:
         return None
-    low, high, _ = refs
+    low, high = float(low), float(high)
     return lambda returns: (np.asarray(returns, dtype=np.float64) - low) / (high - low)

@@ -114,6 +114,17 @@ def test_groups_split_on_non_batchable_keys_and_the_cap(tmp_path: Path) -> None:
     assert plan_groups(specs, 2) == [[0, 1], [2], [3], [4]]
 
 
+def test_groups_fill_the_workers_when_there_are_fewer_than_n_jobs(tmp_path: Path) -> None:
+    seeds = [_spec([f"seed={s}"], tmp_path / str(s)) for s in range(7)]
+    wide = _spec(["actor.hidden_sizes=[64]"], tmp_path / "wide")
+    assert plan_groups(seeds, None, n_jobs=2) == [[0, 1, 2], [3, 4, 5, 6]]
+    assert plan_groups(seeds, None, n_jobs=3) == [[0, 1], [2, 3], [4, 5, 6]]
+    assert plan_groups(seeds, 4, n_jobs=3) == [[0, 1], [2, 3], [4, 5, 6]]
+    assert plan_groups([*seeds, wide], None, n_jobs=3) == [[0, 1, 2], [3, 4, 5, 6], [7]]
+    assert plan_groups(seeds[:2], None, n_jobs=4) == [[0], [1]]  # no part is empty
+    assert plan_groups(seeds, None, n_jobs=1) == [list(range(7))]
+
+
 def test_train_jobs_skips_finished_jobs_and_fails_bad_configs_alone(tmp_path: Path) -> None:
     specs = [_spec(["trainer.steps=20", f"seed={s}"], tmp_path / str(s)) for s in (0, 1)]
     first = train_jobs(specs)
