@@ -23,13 +23,15 @@ from imitation_lab.bounding import unscale_action
 from imitation_lab.config import TrainerSchema
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.normalize import Normalizer, make_normalizer
+from imitation_lab.data.reference import ScoreFn
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.evaluate import evaluate_members
 from imitation_lab.frames import FrameIndex
 from imitation_lab.learners import Learner, PolicyLearner
 from imitation_lab.loggers import JsonlLogger, Logger
-from imitation_lab.member import Member, ScoreFn
+from imitation_lab.member import Member
 from imitation_lab.obs import ObsSpec, tree_map
+from imitation_lab.pause import pause_point
 from imitation_lab.policy import ImitationPolicy
 
 log = logging.getLogger(__name__)
@@ -228,6 +230,7 @@ class GroupFit:
         if self._due(self.settings.checkpoint_every) or at_end:
             for member in self._alive():
                 self._guard(member, member.save, "last.pt")
+        pause_point(self.step)  # a test hook: IMITATION_LAB_PAUSE_AT (no-op when unset)
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,19 @@ def _isolated_env(minari_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_still_works() -> Iterator[None]:
+    """Nothing a test runs in this process may leave Ctrl-C changed: a run in a notebook must
+    leave SIGINT as it found it, and subprocesses inherit an ignored SIGINT (they would never
+    see the Ctrl-C that the interruption tests send)."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before:
+        signal.signal(signal.SIGINT, before)
+        pytest.fail(f"the test left the SIGINT handler changed: {before!r} -> {after!r}")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from imitation_lab.data.store import is_local
 from imitation_lab.errors import DatasetError
 from imitation_lab.run_dir import DONE, owned
 from tests.datasets.helpers import compose_collect
+from tests.pausing import pause_env, wait_until_paused
 from tests.reliability.conftest import (
     TINY,
     assert_one_line_error,
@@ -204,7 +204,7 @@ def test_a_changed_sweep_never_trains_over_the_old_jobs(tmp_path: Path, minari_s
 def test_a_killed_sweep_job_resumes_when_the_sweep_is_run_again(
     tmp_path: Path, minari_store: Path
 ) -> None:
-    sweep_dir = tmp_path / "sweep"
+    sweep_dir, pause = tmp_path / "sweep", tmp_path / "pause"
     overrides = ["trainer.steps=400", "trainer.checkpoint_every=100", "seed=0"]
     from tests.sweeps.conftest import TINY as SWEEP_TINY
     from tests.sweeps.conftest import sweep_env
@@ -220,15 +220,16 @@ def test_a_killed_sweep_job_resumes_when_the_sweep_is_run_again(
             f"hydra.sweep.dir={sweep_dir}",
         ],
         cwd=tmp_path,
-        env=sweep_env(minari_store),
+        env=sweep_env(minari_store) | pause_env(pause, 200),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
-    while not list(sweep_dir.glob("*/checkpoints/last.pt")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    try:
+        wait_until_paused(pause, 200, alive=lambda: proc.poll() is None)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
     (job,) = [p for p in sweep_dir.iterdir() if p.is_dir()]
     assert not (job / DONE).exists()
     again = run_sweep(sweep_dir, overrides, minari_store)
@@ -244,7 +245,7 @@ def test_ctrl_c_of_a_sweep_says_what_finished_and_how_to_go_on(
     from tests.sweeps.conftest import TINY as SWEEP_TINY
     from tests.sweeps.conftest import sweep_env
 
-    sweep_dir = tmp_path / "sweep"
+    sweep_dir, pause = tmp_path / "sweep", tmp_path / "pause"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -257,16 +258,17 @@ def test_ctrl_c_of_a_sweep_says_what_finished_and_how_to_go_on(
             f"hydra.sweep.dir={sweep_dir}",
         ],
         cwd=tmp_path,
-        env=sweep_env(minari_store),
+        env=sweep_env(minari_store) | pause_env(pause, 1000),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while not list(sweep_dir.glob("*/metrics.jsonl")) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    try:
+        wait_until_paused(pause, 1000, alive=lambda: proc.poll() is None)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-3000:]
     assert "error: interrupted. 0 of 1 started jobs" in stderr

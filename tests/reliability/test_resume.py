@@ -8,7 +8,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 
 from imitation_lab.loggers import JsonlLogger
 from tests.conftest import REPO_ROOT
+from tests.pausing import pause_env, wait_until_paused
 from tests.reliability.conftest import cli_env, run_cli, train_command
 
 STEPS = 3000
@@ -36,26 +36,27 @@ RUN = [
 TIMING_KEYS = {"train/train_time", "train/steps_per_sec"}
 
 
+PAUSE_AT = 500  # the first checkpoint: the run waits there until the test has signalled it
+
+
 def _signal_after_first_checkpoint(
     run_dir: Path, minari_store: Path, sig: signal.Signals = signal.SIGKILL
 ) -> tuple[int, subprocess.CompletedProcess]:
-    """Start a run, send ``sig`` as soon as ``last.pt`` exists; return its step and the run."""
+    """Start a run, send ``sig`` while it waits after its first checkpoint (step 500); return
+    the checkpoint's step and the run."""
+    pause = run_dir.parent / f"pause-{run_dir.name}"
     proc = subprocess.Popen(
         train_command(run_dir, *RUN),
         cwd=REPO_ROOT,
-        env=cli_env(minari_store),
+        env=cli_env(minari_store, **pause_env(pause, PAUSE_AT)),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     last = run_dir / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 120
     try:
-        while not last.exists():
-            assert proc.poll() is None, "the run ended before its first checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint within 120 s"
-            time.sleep(0.01)
+        wait_until_paused(pause, PAUSE_AT, alive=lambda: proc.poll() is None)
         os.kill(proc.pid, sig)
         _, stderr = proc.communicate(timeout=60)
     finally:
@@ -98,7 +99,7 @@ def test_kill_9_then_resume_is_bit_identical_to_an_uninterrupted_run(
 
     killed_at, killed = _signal_after_first_checkpoint(resumed, minari_store)
     assert killed.returncode == -signal.SIGKILL
-    assert 0 < killed_at < STEPS
+    assert killed_at == PAUSE_AT
     assert not (resumed / "DONE.json").exists()
     run_id = (resumed / "wandb_run_id.txt").read_text()
 
@@ -155,7 +156,7 @@ def test_ctrl_c_says_how_to_resume(minari_store: Path, tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith(prefix), lines
     command = lines[0].removeprefix(prefix)
     assert shlex.split(command)[-2:] == ["trainer.resume=true", f"hydra.run.dir={run_dir}"]
-    assert 0 < step < STEPS
+    assert step == PAUSE_AT
     assert not (run_dir / "DONE.json").exists() and not (run_dir / "FAILED.json").exists()
     overrides = (run_dir / ".hydra" / "overrides.yaml").read_text()
 
@@ -179,7 +180,7 @@ def test_resume_without_retyping_uses_the_runs_saved_overrides(
 ) -> None:
     run_dir = tmp_path / "run"
     step, killed = _signal_after_first_checkpoint(run_dir, minari_store)
-    assert killed.returncode == -signal.SIGKILL and 0 < step < STEPS
+    assert killed.returncode == -signal.SIGKILL and step == PAUSE_AT
     # only the resume flag and the dir: steps, logger, model size etc. come from the run
     result = run_cli(train_command(run_dir, "trainer.resume=true"), minari_store, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]

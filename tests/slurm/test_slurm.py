@@ -21,11 +21,13 @@ from optuna.trial import TrialState
 from imitation_lab import hpo
 from imitation_lab.report import main as report_main
 from imitation_lab.run_dir import DONE
+from tests.pausing import pause_env
 from tests.slurm.cluster import SlurmCluster
 from tests.sweeps.conftest import TINY, job_dir, sweep_env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
-STEPS = 16000  # the requeue test's run: ~20 s at ~800 steps/s
+STEPS = 3000  # the requeue test's run
+PAUSES = (1000, 2000)  # where it is interrupted: it waits there (imitation_lab.pause)
 ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug"]  # as in the README
 
 
@@ -101,7 +103,7 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
     slurm_cluster: SlurmCluster, built_pendulum: Path, tmp_path: Path
 ):
     run = [
-        f"trainer.steps={STEPS}",  # seconds of training: time to interrupt it twice
+        f"trainer.steps={STEPS}",
         "trainer.log_every=250",
         "trainer.checkpoint_every=500",
         "trainer.eval_every=0",
@@ -113,11 +115,11 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
          f"hydra.run.dir={tmp_path / 'reference'}"],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    sweep = tmp_path / "requeue"
-    proc = subprocess.Popen(
+    sweep, pause = tmp_path / "requeue", tmp_path / "pause"
+    proc = subprocess.Popen(  # the job waits after its checkpoints at PAUSES until interrupted
         _command(sweep, *run),
         cwd=tmp_path,
-        env=env,
+        env=env | pause_env(pause, *PAUSES),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -135,14 +137,6 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
             text = log.read_text() if log.exists() else ""
             return len(re.findall(r"^submitit INFO .* - Loading pickle", text, re.MULTILINE))
 
-        def last_checkpoint() -> int:
-            found = list(sweep.glob("0-*/checkpoints/last.pt"))  # job 0: <number>-<hash>
-            path = found[0] if found else sweep / "missing"
-            try:  # written atomically (rename): either the old or the new file
-                return int(torch.load(path, weights_only=True)["step"]) if path.exists() else -1
-            except (RuntimeError, EOFError, OSError, ValueError):
-                return -1
-
         def rerun_now(before: int) -> None:
             """Wait for the requeue; start the job at once (Slurm holds it ~2 min)."""
 
@@ -155,35 +149,15 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
             # submitit's USR2 handler checkpoints before it requeues: slow on a loaded machine
             _wait(f"attempt {before + 1}", started, proc, timeout=240)
 
-        def continued() -> int:  # submitit logs each SIGCONT (resume, and before a requeue)
-            return (log.read_text() if log.exists() else "").count("Bypassing signal SIGCONT")
-
-        def state_is(expected: str) -> bool:
-            state = _slurm(slurm_cluster, "squeue", "-h", "-j", job_id, "-o", "%T")
-            return state.strip() == expected
-
-        def interrupt(*command: str) -> None:
-            """Stop the job (SIGSTOP), check it is far from done, continue it and interrupt it
-            at once. The training loop is fast: without the stop the test's polling lagged
-            behind it in CI, and a requeued job trains on for its kill wait (~4.5 s here, two
-            KillWaits, >4000 steps) before it dies; neither may let it finish first."""
-            _slurm(slurm_cluster, "scontrol", "suspend", job_id)
-            _wait("the job suspended", lambda: state_is("SUSPENDED"), proc, timeout=30)
-            at = _max_step(job_dir(sweep, 0) / "metrics.jsonl")
-            print(f"interrupting at step {at}: {' '.join(command)}")
-            assert at < STEPS - 6000, f"too late to interrupt: the job is at step {at}"
-            woken = continued()
-            _slurm(slurm_cluster, "scontrol", "resume", job_id)  # a suspended step takes no signal
-            _wait("the job continued", lambda: continued() > woken, proc, timeout=30)
+        def interrupt_at(step: int, *command: str) -> None:
+            """Wait until the job waits after its checkpoint at ``step``, then interrupt it."""
+            _wait(f"the job at step {step}", lambda: next(pause.glob(f"step-{step}-*"), None), proc)
             _slurm(slurm_cluster, *command, job_id)
 
-        _wait("checkpoint 500", lambda: last_checkpoint() >= 500, proc)
-        interrupt("scontrol", "requeue")  # preemption by the cluster
+        interrupt_at(PAUSES[0], "scontrol", "requeue")  # preemption by the cluster
         rerun_now(before=1)
-        _wait("resume", lambda: len(resumed()) == 1, proc)
-        _wait("a newer checkpoint", lambda: last_checkpoint() > resumed()[0], proc)
         # submitit's timeout/preemption signal: checkpoint() -> DelayedSubmission, requeue
-        interrupt("scancel", "--signal=USR2")
+        interrupt_at(PAUSES[1], "scancel", "--signal=USR2")
         rerun_now(before=2)
         out, _ = proc.communicate(timeout=240)
     finally:
@@ -192,8 +166,7 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
     job_info = _slurm(slurm_cluster, "scontrol", "show", "job", job_id)
     assert proc.returncode == 0, f"{out[-3000:]}\n{job_info}\n{slurm_cluster.logs()}"
     assert reference.returncode == 0, reference.stderr.read()[-3000:]  # type: ignore[union-attr]
-    first, second = resumed()
-    assert 0 < first < second < STEPS  # each attempt continued from the last checkpoint
+    assert resumed() == list(PAUSES)  # each attempt continued from the last checkpoint
     assert "Restarts=2" in job_info
     metrics = job_dir(sweep, 0) / "metrics.jsonl"
     lines = [json.loads(x) for x in metrics.read_text().splitlines()]

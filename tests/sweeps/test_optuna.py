@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
@@ -19,20 +18,23 @@ from optuna.trial import TrialState
 from imitation_lab import hpo
 from imitation_lab.report import main as report_main
 from imitation_lab.run_dir import DONE, FAILED, PRUNED
+from tests.pausing import pause_env, release, wait_until_paused
 from tests.sweeps.conftest import TINY, run_sweep, sweep_env
 
 pytestmark = pytest.mark.slow
 OPTUNA = ["experiment=optuna_bc", "hydra.sweeper.study_name=bc"]
 
 
-def _popen(sweep_dir: Path, overrides: list[str], minari_store: Path) -> subprocess.Popen[str]:
+def _popen(
+    sweep_dir: Path, overrides: list[str], minari_store: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """``run_sweep`` in the background, in its own process group (killed as a whole)."""
     sweep_dir.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "imitation_lab.train", "-m", *TINY, *overrides]
     return subprocess.Popen(
         [*command, f"hydra.sweep.dir={sweep_dir}"],
         cwd=sweep_dir.parent,
-        env=sweep_env(minari_store),
+        env=sweep_env(minari_store) | (env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -97,16 +99,17 @@ def test_killed_sweep_resumes_and_reruns_the_interrupted_trial(
         "hydra.sweeper.n_trials=3",
         "hydra.sweeper.n_jobs=1",
         "hydra.sweeper.heartbeat_interval=1",  # stale 3 s after the kill
-        "trainer.steps=1500",  # a second or two per trial: time to kill one mid-run
+        "trainer.steps=1500",
         "trainer.eval_every=500",
     ]
-    first = _popen(tmp_path / "sweep", overrides, built_pendulum)
+    pause = tmp_path / "pause"  # every trial waits after step 500: trial 0 goes on, 1 is killed
+    first = _popen(tmp_path / "sweep", overrides, built_pendulum, pause_env(pause, 500))
     try:
-        deadline = time.monotonic() + 180
-        while not (tmp_path / "sweep" / "1" / ".hydra").exists():
-            assert first.poll() is None, first.communicate()[0][-3000:]
-            assert time.monotonic() < deadline, "trial 1 did not start"
-            time.sleep(0.05)
+        alive = lambda: first.poll() is None  # noqa: E731
+        release(wait_until_paused(pause, 500, alive))
+        assert not (tmp_path / "sweep" / "1").exists()  # that was trial 0
+        wait_until_paused(pause, 500, alive)
+        assert (tmp_path / "sweep" / "0" / DONE).exists()
     finally:
         os.killpg(first.pid, signal.SIGKILL)  # the sweep and its in-process job
         first.communicate(timeout=60)
