@@ -3,6 +3,7 @@
 ``python experiments/clip_vs_tanh/action_range.py <sweep dir>`` prints, per arm (mean over
 seeds), the largest |action| sent to the env in [-1, 1] units of the Box, and the MSE to the
 data's actions in those units; and how much of the data lies beyond tanh(1).
+``action_range.py --data <dataset id> ...`` prints only the data's share (no trained jobs needed).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def to_unit(act: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return (act - low) * 2.0 / (high - low) - 1.0
 
 
+def share_beyond_tanh_one(dataset_id: str) -> float:
+    """Fraction of the dataset's action entries with |a| > tanh(1) in [-1, 1] units: the
+    targets plain ``tanh`` bounding cannot reach when the raw output is fitted to them."""
+    data, low, high = load(dataset_id)
+    return float(np.mean(np.abs(to_unit(data.act.numpy(), low, high)) > np.tanh(1.0)))
+
+
 def env_action(arm: str, raw: np.ndarray) -> np.ndarray:
     """The action the env executes, in [-1, 1] units (the simulators clamp to the Box)."""
     if arm == "tanh" or arm == "tanh_squash":
@@ -48,7 +56,7 @@ def main(sweep_dir: Path) -> None:
         arm = next(o.split("=")[1] for o in overrides if o.startswith("bounding="))
         data, low, high = load(cfg["dataset"]["id"])
         expert = to_unit(data.act.numpy(), low, high)
-        beyond[cfg["dataset"]["id"]] = float(np.mean(np.abs(expert) > np.tanh(1.0)))
+        beyond[cfg["dataset"]["id"]] = share_beyond_tanh_one(cfg["dataset"]["id"])
         state = torch.load(job / "checkpoints/last.pt", weights_only=True)
         actor = MLPActor(data.obs.shape[1], expert.shape[1], cfg["actor"]["hidden_sizes"])
         actor.load_state_dict({k.removeprefix("actor."): v for k, v in state["policy"].items()})
@@ -70,5 +78,15 @@ def main(sweep_dir: Path) -> None:
         print(f"| {dataset_id} | {arm} | {len(values)} | {top:.3f} | {mse:.4f} |")
 
 
+def print_data_shares(dataset_ids: list[str]) -> None:
+    print("| dataset | action entries beyond tanh(1) = 0.762 |")
+    print("|---|---:|")
+    for dataset_id in dataset_ids:
+        print(f"| {dataset_id} | {share_beyond_tanh_one(dataset_id):.1%} |")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--data":
+        print_data_shares(sys.argv[2:])
+    else:
+        main(Path(sys.argv[1]))
