@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imitation_lab import build
-from imitation_lab.config import check_stackable, validate
+from imitation_lab.config import check_stackable, shipped_targets, validate
 from imitation_lab.errors import ConfigError
 from imitation_lab.group import MemberSpec, train_group
 from imitation_lab.run_dir import (
@@ -33,6 +33,7 @@ from imitation_lab.run_dir import (
     write_failed,
     write_hydra_files,
 )
+from imitation_lab.utils import check_targets
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,9 @@ def _claim(spec: MemberSpec, locks: contextlib.ExitStack) -> JobResult | int:
         resume = decide_resume(
             state, spec.resolved, bool(spec.cfg.trainer.resume), spec.run_dir, sweep=True
         )
-    except RunDirError as err:
+        if resume:  # what the run dir recorded is data: only the project's own options
+            check_targets(spec.resolved, f"Run dir {spec.run_dir}", shipped_targets())
+    except (RunDirError, ConfigError) as err:
         return JobResult(error=err)
     spec.cfg.trainer.resume = resume
     return (state.step or 0) if resume else 0

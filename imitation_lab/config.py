@@ -254,6 +254,16 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
 }
 
 
+def shipped_targets() -> frozenset[str]:
+    """The ``_target_`` of every option the project ships (train and collect schemas): the
+    only callables a config read back from a file may name (``utils.check_targets``)."""
+    from imitation_lab.collect_config import COLLECT_SCHEMAS
+
+    schemas = [*SCHEMAS.values(), *COLLECT_SCHEMAS.values()]
+    found = {getattr(schema, "_target_", None) for schema in schemas}
+    return frozenset(t for t in found if isinstance(t, str) and t != MISSING)
+
+
 def register_configs() -> None:
     """Register every schema in Hydra's ConfigStore, and our resolver (idempotent)."""
     from hydra.core.config_store import ConfigStore

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from imitation_lab.errors import ConfigError, EarlyStop
 from imitation_lab.run_dir import write_pruned
+from imitation_lab.utils import targets_in
 
 if TYPE_CHECKING:
     import optuna
@@ -115,9 +116,10 @@ def instantiate_pruner(spec: Mapping[str, Any] | None) -> optuna.pruners.BasePru
 
     if not spec or spec.get("_target_") in (None, "optuna.pruners.NopPruner"):
         return optuna.pruners.NopPruner()
-    target = str(spec["_target_"])
-    if not target.startswith("optuna.pruners."):
-        raise ConfigError(f"hydra.sweeper.pruner._target_={target} is not an optuna.pruners class.")
+    pruners = {f"optuna.pruners.{name}" for name in optuna.pruners.__all__}
+    for key, target in targets_in(dict(spec), "hydra.sweeper.pruner."):  # storage is data
+        if target not in pruners:
+            raise ConfigError(f"{key}={target} is not an optuna.pruners class.")
     return instantiate(dict(spec))
 
 

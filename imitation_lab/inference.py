@@ -20,13 +20,15 @@ from omegaconf import OmegaConf
 
 from imitation_lab.batch import Batch
 from imitation_lab.checkpoint import load_checkpoint
+from imitation_lab.config import shipped_targets
 from imitation_lab.data.normalize import Normalizer, normalizer_to_load
 from imitation_lab.data.reference import ScoreFn, score_fn_from
-from imitation_lab.errors import CheckpointError, ImitationLabError
+from imitation_lab.errors import CheckpointError, ConfigError, ImitationLabError
 from imitation_lab.fit import env_obs_to_torch
 from imitation_lab.frames import stack_frames
 from imitation_lab.obs import ObsSpec
 from imitation_lab.policy import ImitationPolicy
+from imitation_lab.utils import check_targets
 
 log = logging.getLogger(__name__)
 CHECKPOINT_NAMES = ("best.pt", "last.pt")
@@ -152,6 +154,10 @@ def load_policy(
         obs_space, act_space = env.observation_space, env.action_space
     finally:
         env.close()
+    try:  # data, never code: only the project's own options are rebuilt
+        check_targets(metadata["config"], f"Checkpoint {checkpoint}", shipped_targets())
+    except ConfigError as err:
+        raise CheckpointError(str(err)) from None
     cfg = OmegaConf.create(metadata["config"])
     cfg.trainer.device = device
     keys = (metadata.get("dataset_info") or {}).get("obs_keys") or cfg.dataset.get("obs_keys")

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from imitation_lab.build import RunNames, resolved_config
 from imitation_lab.cli import CURRENT_SWEEP
 from imitation_lab.cluster import is_requeued
-from imitation_lab.config import check_choices, register_configs, validate
+from imitation_lab.config import check_choices, register_configs, shipped_targets, validate
 from imitation_lab.errors import ImitationLabError, TrainingDivergedError, storage_error_line
 from imitation_lab.fit import mean_summary
 from imitation_lab.group import MemberSpec, train_group
@@ -34,6 +34,7 @@ from imitation_lab.run_dir import (
     write_failed,
     write_hydra_files,
 )
+from imitation_lab.utils import check_targets
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(config_dir())
@@ -183,6 +184,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
                 sweep=in_sweep(),
                 command=f"python -m imitation_lab.train {' '.join(job_overrides())}",
             )
+            if resume:  # what the run dir recorded is data: only the project's own options
+                check_targets(resolved, f"Run dir {run_dir}", shipped_targets())
             if resume != bool(cfg.trainer.resume):
                 cfg.trainer.resume = resume
             outcomes = train_group(member_specs(cfg, run_dir), on_start=start)
