@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "MINARI_DATASETS_PATH": f"{tmp}/minari", "OMP_NUM_THREADS": "1"}
         subprocess.run(  # build the dataset once, outside the timings
-            [sys.executable, "-c", "from imitation_lab.build import open_dataset;"
+            [sys.executable, "-c", "from imitation_lab.config.build import open_dataset;"
              "open_dataset('imitation-lab/pendulum/expert-v0')"],
             check=True, env=env, cwd=REPO,
         )  # fmt: skip

@@ -7,7 +7,7 @@ case's own), repeats interleaved, medians reported. Cases:
 
 * ``raw-*``: tensors preloaded, ``torch.randint`` indices, Adam (``--raw-adam``, fused by
   default), nothing else;
-* ``ours-*``: ``imitation_lab.fit.GroupFit`` of one member with the policy, optimizer and
+* ``ours-*``: ``imitation_lab.training.fit.GroupFit`` of one member with the policy, optimizer and
   settings the default config builds (``build_policy``), logging every 100 steps to
   ``metrics.jsonl``;
 * ``k<K>``: ``trainer.num_seeds=K`` (a stacked group of K), reported as seed-steps/s;
@@ -100,7 +100,7 @@ def raw_loop(discrete: bool, warmup: int, steps: int, adam: str) -> float:
 def _config(discrete: bool, overrides: list[str]) -> Any:
     from hydra import compose, initialize_config_dir
 
-    from imitation_lab.config import register_configs
+    from imitation_lab.config.schemas import register_configs
 
     register_configs()
     conf_dir = Path(__file__).resolve().parents[1] / "conf"
@@ -123,13 +123,13 @@ def _group(discrete: bool, k: int, run_dir: Path, overrides: list[str], eval_env
     import numpy as np
     import torch
 
-    from imitation_lab.build import build_policy, trainer_settings
+    from imitation_lab.config.build import build_policy, trainer_settings
     from imitation_lab.data.buffer import ObsNormalizer, OfflineData
-    from imitation_lab.fit import GroupFit, training_tensors
-    from imitation_lab.learners import make_learner
-    from imitation_lab.loggers import JsonlLogger
-    from imitation_lab.member import Member
-    from imitation_lab.seeding import seed_everything
+    from imitation_lab.training.fit import GroupFit, training_tensors
+    from imitation_lab.training.learners import make_learner
+    from imitation_lab.training.loggers import JsonlLogger
+    from imitation_lab.training.member import Member
+    from imitation_lab.utils.seeding import seed_everything
 
     cfg = _config(discrete, overrides)
     obs, act = _data(discrete)
@@ -204,7 +204,7 @@ def eval_speed(episodes: int, num_envs: int) -> float:
     """Env steps/s of one member's evaluation (vector env, batched act) on HalfCheetah-v5."""
     import gymnasium as gym
 
-    from imitation_lab.evaluate import make_vector_env
+    from imitation_lab.envs.evaluate import make_vector_env
 
     with tempfile.TemporaryDirectory() as tmp:
         env = make_vector_env(lambda: gym.make("HalfCheetah-v5"), num_envs)

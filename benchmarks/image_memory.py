@@ -109,9 +109,9 @@ def phase(name: str, train_steps: int) -> dict:
     if name.startswith("train"):
         from imitation_lab.actors import CNNActor
         from imitation_lab.data.normalize import make_normalizer
-        from imitation_lab.fit import training_tensors
-        from imitation_lab.learners import PolicyLearner
-        from imitation_lab.policy import ImitationPolicy
+        from imitation_lab.policy.imitation import ImitationPolicy
+        from imitation_lab.training.fit import training_tensors
+        from imitation_lab.training.learners import PolicyLearner
 
         actor = CNNActor(observation_space=loaded.observation_space, act_dim=4)
         policy = ImitationPolicy(

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
-from imitation_lab.resume_args import with_saved_overrides
+from hydra.core.hydra_config import HydraConfig
+
+from imitation_lab.config.help import filtered_completion
+from imitation_lab.errors import ImitationLabError, storage_error_line
+from imitation_lab.runs.resume_args import with_saved_overrides
+from imitation_lab.runs.run_dir import DONE
+
+log = logging.getLogger(__name__)
 
 COMMANDS = {
     "train": "imitation_lab.train",
@@ -77,8 +88,6 @@ def main(argv: list[str] | None = None) -> None:
         rest = with_saved_overrides(rest)
     module = __import__(COMMANDS[command], fromlist=["main"])
     sys.argv = [f"imitation-lab {command}", *rest]
-    from imitation_lab.help import filtered_completion
-
     with filtered_completion(command, rest):
         run_interruptible(module.main)
 
@@ -86,8 +95,6 @@ def main(argv: list[str] | None = None) -> None:
 def run_module(app: str, app_main) -> None:
     """``python -m imitation_lab.<app>``: the same front-end as ``imitation-lab <app>``
     (``--debug``, completion of this command line, one-line Ctrl-C)."""
-    from imitation_lab.help import filtered_completion
-
     sys.argv = pop_debug_flag(sys.argv)
     if app == "train":
         sys.argv = [sys.argv[0], *with_saved_overrides(sys.argv[1:])]
@@ -113,18 +120,31 @@ def run_interruptible(app_main) -> None:
         raise SystemExit(130) from None
 
 
+@contextlib.contextmanager
+def one_line_errors(*, in_sweep: bool = False) -> Iterator[None]:
+    """An app main's user errors (``ImitationLabError``, a full disk, a read-only folder) as
+    one ``error: <line>`` on stderr and exit status 1; a bug keeps its traceback, and so does
+    everything with ``HYDRA_FULL_ERROR=1`` (``--debug``). In a sweep (``in_sweep``) the error
+    is logged and raised, so Hydra marks the job failed and runs the others."""
+    try:
+        yield
+    except Exception as err:
+        line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
+        if in_sweep:  # Hydra marks the job failed and goes on with the others
+            log.error("Job failed (%s: %s); the other jobs continue.", type(err).__name__, err)
+            raise
+        if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        sys.exit(1)
+
+
 def _sweep_progress() -> str:
     """What a stopped sweep leaves: finished jobs kept; the same command runs the rest."""
-    from hydra.core.hydra_config import HydraConfig
-
-    from imitation_lab.run_dir import DONE
-
     how = (
         "Run the same command again to finish the sweep: finished jobs are skipped (their "
         "DONE.json), unfinished ones resume from their last checkpoint."
     )
-    from pathlib import Path
-
     if "dir" in CURRENT_SWEEP:
         sweep_dir = Path(CURRENT_SWEEP["dir"])
     elif HydraConfig.initialized():

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from typing import Any
 
 import hydra
@@ -13,15 +11,16 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from imitation_lab.collect_config import register_collect_configs, validate_collect
+from imitation_lab.cli import one_line_errors, run_module
 from imitation_lab.collection.sources import PolicySource, zoo_source
 from imitation_lab.collection.writer import collect_dataset
+from imitation_lab.config.collect_schemas import register_collect_configs, validate_collect
+from imitation_lab.config.instantiate import instantiate
+from imitation_lab.config.paths import config_dir
 from imitation_lab.data.ids import check_dataset_id
 from imitation_lab.data.store import is_local
-from imitation_lab.errors import DatasetError, ImitationLabError, storage_error_line
-from imitation_lab.paths import config_dir
-from imitation_lab.seeding import seed_everything
-from imitation_lab.utils import instantiate
+from imitation_lab.errors import DatasetError
+from imitation_lab.utils.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(config_dir() / "collect")
@@ -103,20 +102,9 @@ register_collect_configs()
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="collect")
 def main(cfg: DictConfig) -> None:
     """Hydra entry point (user errors print one line and exit 1)."""
-    try:
+    with one_line_errors(in_sweep=HydraConfig.get().mode == RunMode.MULTIRUN):
         collect(cfg)
-    except Exception as err:
-        line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
-        if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            raise
-        log.error("%s: %s", type(err).__name__, line)
-        print(f"error: {line}", file=sys.stderr)
-        sys.exit(1)
 
 
 if __name__ == "__main__":
-    from imitation_lab.cli import run_module
-
     run_module("collect", main)

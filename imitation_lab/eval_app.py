@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +20,16 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import MISSING, DictConfig
 
-from imitation_lab.errors import ConfigError, ImitationLabError, storage_error_line
-from imitation_lab.evaluate import EvalResult, evaluate, make_vector_env
-from imitation_lab.files import atomic_write_text
+from imitation_lab.cli import one_line_errors, run_module
+from imitation_lab.config import help as app_help
+from imitation_lab.config.paths import config_dir
+from imitation_lab.data.obs import tree_map
+from imitation_lab.envs.evaluate import EvalResult, evaluate, make_vector_env
+from imitation_lab.errors import ConfigError
 from imitation_lab.inference import LoadedPolicy, load_policy
-from imitation_lab.obs import tree_map
-from imitation_lab.paths import config_dir
+from imitation_lab.runs.objective import objective
+from imitation_lab.training.loggers import WandbLogger
+from imitation_lab.utils.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(config_dir() / "eval")
@@ -49,8 +51,6 @@ class EvalSchema:
 
 
 def register_eval_configs() -> None:
-    from imitation_lab import help as app_help
-
     app_help.register_resolver()
     ConfigStore.instance().store(name="eval_schema", node=EvalSchema)
 
@@ -164,8 +164,6 @@ def check_wandb_mode(mode: str | None) -> None:
 def log_to_wandb(summary: dict[str, Any], policy: LoadedPolicy, out_dir: Path, mode: str) -> None:
     """One W&B run (job type ``eval``) beside the training run: its project, entity and group,
     named ``<training run name>/eval``; the scores as ``eval/*`` at the checkpoint's step."""
-    from imitation_lab.loggers import WandbLogger
-
     run_logger = policy.config.get("logger") or {}
     run_dir = policy.path.parent.parent if policy.path.parent.name == "checkpoints" else None
     names: dict[str, Any] = {}
@@ -210,22 +208,14 @@ register_eval_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="eval")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     """Hydra entry point; prints one line; user errors print one line and exit 1."""
     out_dir = Path(HydraConfig.get().runtime.output_dir)
-    try:
+    with one_line_errors():
         summary = run_eval(cfg, out_dir)
-    except Exception as err:
-        line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
-        if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        print(f"error: {line}", file=sys.stderr)
-        sys.exit(1)
     print(_line(summary, out_dir / RESULT_FILE))
-    return float(summary.get("normalized_score", summary["return_mean"]))
+    return objective(summary, prefix="")
 
 
 if __name__ == "__main__":
-    from imitation_lab.cli import run_module
-
     run_module("eval", main)

@@ -18,17 +18,19 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from imitation_lab.batch import Batch
-from imitation_lab.checkpoint import load_checkpoint
-from imitation_lab.config import shipped_targets
+from imitation_lab.collection.sources import PolicySource
+from imitation_lab.config.build import build_policy
+from imitation_lab.config.instantiate import check_targets
+from imitation_lab.config.schemas import shipped_targets
+from imitation_lab.data.batch import Batch
+from imitation_lab.data.frames import stack_frames
 from imitation_lab.data.normalize import Normalizer, normalizer_to_load
+from imitation_lab.data.obs import ObsSpec, env_obs_to_torch
 from imitation_lab.data.reference import ScoreFn, score_fn_from
-from imitation_lab.errors import CheckpointError, ConfigError, ImitationLabError
-from imitation_lab.fit import env_obs_to_torch
-from imitation_lab.frames import stack_frames
-from imitation_lab.obs import ObsSpec
-from imitation_lab.policy import ImitationPolicy
-from imitation_lab.utils import check_targets
+from imitation_lab.data.store import is_local
+from imitation_lab.errors import CheckpointError, ConfigError, DatasetError, ImitationLabError
+from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.training.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
 CHECKPOINT_NAMES = ("best.pt", "last.pt")
@@ -110,8 +112,6 @@ class LoadedPolicy:
 def make_env(env_id: str, dataset_id: str | None = None, **kwargs: Any) -> gym.Env:
     """The dataset's own eval env if the dataset is local, else ``gym.make(env_id)``."""
     if dataset_id is not None:
-        from imitation_lab.data.store import is_local
-
         try:
             if is_local(dataset_id):
                 import minari
@@ -136,8 +136,6 @@ def load_policy(
     ``path`` is a ``.pt`` file or a run dir (its best checkpoint, else the last). ``env_id``
     overrides the env the checkpoint records (its spaces must match the policy's).
     """
-    from imitation_lab.build import build_policy
-
     checkpoint = find_checkpoint(path)
     state = load_checkpoint(checkpoint)
     metadata = state.get("metadata") or {}
@@ -191,4 +189,20 @@ def load_policy(
     )
 
 
-__all__ = ["LoadedPolicy", "find_checkpoint", "load_policy", "make_env"]
+def checkpoint_source(path: str, env_id: str | None = None) -> PolicySource:
+    """``collect source=checkpoint``: an imitation_lab checkpoint (``<run dir>/checkpoints/
+    {last,best}.pt``) as a policy source, acting as its evaluation does."""
+    try:
+        policy = load_policy(path, env_id=env_id)
+    except ImitationLabError as err:
+        raise DatasetError(f"source.path: {err}") from err
+    if policy.frame_stack > 1:
+        raise DatasetError(
+            f"source.path: {path} was trained with dataset.frame_stack={policy.frame_stack}; "
+            "collect records single observations and cannot feed it stacked frames yet. "
+            "Collect from a policy trained with frame_stack=1."
+        )
+    return PolicySource(policy, policy.env_id, Path(path).name, "bc")
+
+
+__all__ = ["LoadedPolicy", "checkpoint_source", "find_checkpoint", "load_policy", "make_env"]

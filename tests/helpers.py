@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from imitation_lab.config import register_configs
+from imitation_lab.config.schemas import register_configs
 from tests.conftest import CONFIG_DIR
 
 FAST = [

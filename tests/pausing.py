@@ -1,4 +1,4 @@
-"""Interrupt a run at an exact step: the run waits there (``imitation_lab.pause``) until the
+"""Interrupt a run at an exact step: the run waits there (``imitation_lab.utils.pause``) until the
 test has signalled or released it, so no test depends on how fast the machine trains."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from imitation_lab.pause import PAUSE_ENV
+from imitation_lab.utils.pause import PAUSE_ENV
 
 POLL_S = 0.02
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imitation_lab.stats import stratified_bootstrap_ci
+from imitation_lab.report.stats import stratified_bootstrap_ci
 
 HERE = Path(__file__).resolve().parent
 METRIC = "final_normalized_score"

@@ -1,5 +1,5 @@
 """The Hydra side of ``hydra/launcher=batched``: set each job up as Hydra would, then hand the
-jobs to ``imitation_lab.batched.train_jobs`` and report one ``JobReturn`` per job."""
+jobs to ``imitation_lab.runs.batched.train_jobs`` and report one ``JobReturn`` per job."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ class BatchedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
-        from imitation_lab.batched import job_spec, train_jobs
-        from imitation_lab.train import run_names
+        from imitation_lab.runs.batched import job_spec, train_jobs
+        from imitation_lab.runs.jobs import run_names
 
         setup_globals()
         assert self.config is not None and self.hydra_context is not None

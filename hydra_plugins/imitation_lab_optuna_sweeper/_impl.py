@@ -13,7 +13,7 @@ one study and a killed sweep can be started again:
 * A sweep ends when ``n_trials`` trials are finished, waiting for trials that other live
   sweeps still run, then writes ``optimization_results.yaml``.
 * Trial ``n`` runs in ``<sweep dir>/<n>/`` with ``+hpo=trial hpo.storage=... hpo.trial=n``,
-  so the job can report its evaluations and be pruned (``imitation_lab.hpo``).
+  so the job can report its evaluations and be pruned (``imitation_lab.runs.hpo``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial, TrialState
 
 from imitation_lab.errors import ImitationLabError
-from imitation_lab.hpo import (
+from imitation_lab.runs.hpo import (
     DEADLINE_ATTR,
     INTERRUPTED_ATTR,
     JOURNAL,

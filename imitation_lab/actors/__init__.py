@@ -1,6 +1,6 @@
 """Actors with Tianshou's protocol: ``actor(obs, state, info) -> (logits, state)``.
 
-Every actor option is built the same way by ``imitation_lab.build.build_policy``: its config
+Every actor option is built the same way by ``imitation_lab.config.build.build_policy``: its config
 fields plus the keywords ``observation_space`` (the fed part of the dataset's space),
 ``act_dim`` (action dimensions, or one logit per discrete action) and ``device``.
 

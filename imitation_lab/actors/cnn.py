@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from imitation_lab.actors.encoders import ImageEncoder, as_tensors, mlp, option
+from imitation_lab.data.obs import ObsSpec
 from imitation_lab.errors import ConfigError
-from imitation_lab.obs import ObsSpec
 
 
 class CNNActor(nn.Module):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from imitation_lab.obs import Leaf, ObsSpec, tree_map
+from imitation_lab.data.obs import Leaf, ObsSpec, tree_map
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,

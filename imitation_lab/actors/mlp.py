@@ -10,8 +10,8 @@ import gymnasium as gym
 import torch
 from torch import nn
 
-from imitation_lab.actors.encoders import ObsFlattener, activation_class, as_tensors, option
-from imitation_lab.obs import ObsSpec
+from imitation_lab.actors.encoders import ObsFlattener, as_tensors, mlp, option
+from imitation_lab.data.obs import ObsSpec
 
 
 class MLPActor(nn.Module):
@@ -52,22 +52,12 @@ class MLPActor(nn.Module):
                 self.flatten = ObsFlattener(spec)
         if obs_dim is None:
             raise ValueError("MLPActor needs obs_dim or observation_space.")
-        act = activation_class(activation)  # validates the name
-        layers: list[nn.Module] = []
-        in_dim = obs_dim
-        for width in hidden_sizes:
-            layers.append(nn.Linear(in_dim, width))
-            if layer_norm:
-                layers.append(nn.LayerNorm(width))
-            layers.append(act())
-            in_dim = width
-        layers.append(nn.Linear(in_dim, act_dim))
         head = option(output_activation)
         if head not in (None, "tanh"):
             raise ValueError(f"actor.output_activation must be null or 'tanh', got {head!r}")
+        self.net = mlp(obs_dim, hidden_sizes, act_dim, activation, layer_norm)
         if head == "tanh":  # outputs in [-1, 1]; pair with bounding=clip or none, never tanh
-            layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
+            self.net.append(nn.Tanh())
         self.obs_dim, self.act_dim = int(obs_dim), int(act_dim)
         self.device = torch.device(device)
         self.to(self.device)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from imitation_lab.actors.encoders import ImageEncoder, as_tensors, flatten_leaf, mlp, option
-from imitation_lab.obs import Leaf, ObsSpec
+from imitation_lab.data.obs import Leaf, ObsSpec
 
 
 class _VectorEncoder(nn.Module):

@@ -1,4 +1,5 @@
-"""Policy sources for ``collect``: scripted experts, rl-zoo / CS285 checkpoints, imitation_lab runs.
+"""Policy sources for ``collect``: scripted experts and rl-zoo / CS285 checkpoints (an
+imitation_lab run is ``imitation_lab.inference.checkpoint_source``).
 
 Each factory returns a :class:`PolicySource`: a batch-aware policy plus the env it acts in.
 Every failure a user can cause (unknown name, missing file, checkpoint/env mismatch, missing
@@ -8,15 +9,14 @@ Every failure a user can cause (unknown name, missing file, checkpoint/env misma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from imitation_lab.collection.experts import SCRIPTED_EXPERTS
 from imitation_lab.collection.zoo.registry import find_expert, resolve_experts_dir
-from imitation_lab.errors import DatasetError, ImitationLabError
-from imitation_lab.rollout import PolicyFn
+from imitation_lab.envs.rollout import PolicyFn
+from imitation_lab.errors import DatasetError
 
 
 @dataclass
@@ -63,21 +63,3 @@ def zoo_source(
         f"{expert.algo}({'deterministic' if deterministic else 'stochastic'})",
         dict(expert.env_kwargs),
     )
-
-
-def checkpoint_source(path: str, env_id: str | None = None) -> PolicySource:
-    """An imitation_lab checkpoint (``<run dir>/checkpoints/{last,best}.pt``), acting as its
-    evaluation does (``imitation_lab.inference.load_policy``)."""
-    from imitation_lab.inference import load_policy
-
-    try:
-        policy = load_policy(path, env_id=env_id)
-    except ImitationLabError as err:
-        raise DatasetError(f"source.path: {err}") from err
-    if policy.frame_stack > 1:
-        raise DatasetError(
-            f"source.path: {path} was trained with dataset.frame_stack={policy.frame_stack}; "
-            "collect records single observations and cannot feed it stacked frames yet. "
-            "Collect from a policy trained with frame_stack=1."
-        )
-    return PolicySource(policy, policy.env_id, Path(path).name, "bc")

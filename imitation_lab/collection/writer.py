@@ -25,11 +25,11 @@ from gymnasium.envs.registration import WrapperSpec
 from minari import MinariDataset
 from minari.data_collector.episode_buffer import EpisodeBuffer
 
+from imitation_lab.data.obs import is_text, tree_leaves
 from imitation_lab.data.staging import staged_write
+from imitation_lab.envs.rollout import ActionNoise, Episode, PolicyFn, SeededEpisodes
+from imitation_lab.envs.rollout import rollout as run_episodes
 from imitation_lab.errors import DatasetError
-from imitation_lab.obs import is_text, tree_leaves
-from imitation_lab.rollout import ActionNoise, Episode, PolicyFn, SeededEpisodes
-from imitation_lab.rollout import rollout as run_episodes
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def rollout(
 ) -> Rollout:
     """Run ``episodes`` whole episodes, or the fewest first episodes with ``>= steps`` steps.
 
-    Episode ``k`` is reset with ``seed + k`` (``imitation_lab.rollout.SeededEpisodes``).
+    Episode ``k`` is reset with ``seed + k`` (``imitation_lab.envs.rollout.SeededEpisodes``).
     """
     if (episodes is None) == (steps is None):
         raise DatasetError("Give exactly one of episodes or steps to collect.")

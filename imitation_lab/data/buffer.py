@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from minari import MinariDataset
 
+from imitation_lab.data.obs import ObsSpec, storage_dtype
 from imitation_lab.errors import DatasetError
-from imitation_lab.obs import ObsSpec, storage_dtype
 
 
 @dataclass

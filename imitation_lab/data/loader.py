@@ -15,11 +15,11 @@ from minari import MinariDataset
 
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.cache import load_flat
+from imitation_lab.data.frames import stack_frames
+from imitation_lab.data.obs import ObsSpec, is_text
 from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
 from imitation_lab.data.store import Builders, load_or_build, unreadable
 from imitation_lab.errors import DatasetError
-from imitation_lab.frames import stack_frames
-from imitation_lab.obs import ObsSpec, is_text
 
 log = logging.getLogger(__name__)
 _VERSION = re.compile(r"-v(\d+)$")
@@ -158,7 +158,7 @@ def load_training_data(
     """Find/build/download ``dataset_id``, validate it and flatten it (cached).
 
     ``obs_keys`` selects observation leaves/subtrees by name; text parts are always dropped.
-    ``frame_stack`` feeds the actor the last ``n`` observations (``imitation_lab.frames``).
+    ``frame_stack`` feeds the actor the last ``n`` observations (``imitation_lab.data.frames``).
     """
     dataset = load_or_build(dataset_id, download_missing=download, builders=builders)
     if dataset.total_episodes == 0 or dataset.total_steps == 0:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from imitation_lab.data.buffer import ObsNormalizer
-from imitation_lab.obs import ObsSpec
+from imitation_lab.data.obs import ObsSpec
 
 
 def _module_key(key: str) -> str:

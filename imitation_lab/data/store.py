@@ -1,6 +1,6 @@
 """Find a Minari dataset: local store first, then a builder (built-ins), then Minari's download.
 
-Builders are passed in by the caller (``imitation_lab.build`` passes the built-in recipes of
+Builders are passed in by the caller (``imitation_lab.config.build`` passes the built-in recipes of
 ``imitation_lab.collection.builtin``): reading datasets does not depend on making them. Ids
 are checked before any filesystem call; builds and downloads are written aside and moved in
 whole (``imitation_lab.data.staging``), so a loader never sees half a dataset.

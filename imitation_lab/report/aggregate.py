@@ -9,7 +9,7 @@ import numpy as np
 
 from imitation_lab.errors import SweepError
 from imitation_lab.report.runs import Job
-from imitation_lab.stats import group_stats, stratified_bootstrap_ci
+from imitation_lab.report.stats import group_stats, stratified_bootstrap_ci
 
 SEED_KEY = "seed"
 CURVE_REPS = 2_000  # bootstrap resamples per learning-curve point

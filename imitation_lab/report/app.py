@@ -10,7 +10,7 @@ improvement over tasks), ``profiles.csv``, ``performance_profiles.png`` and
 (``report.across_tasks``).
 
 Per group: n seeds, mean, std (ddof=1), median, IQM (mean of the middle 50 %) and 95 %
-stratified-bootstrap percentile CIs of the mean and the IQM (``imitation_lab.stats``). Strata
+stratified-bootstrap percentile CIs of the mean and the IQM (``imitation_lab.report.stats``). Strata
 are the other swept keys inside a group (e.g. datasets when grouping ``--by bounding``); with
 one stratum it is the plain percentile bootstrap over seeds.
 """

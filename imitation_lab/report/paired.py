@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imitation_lab.report.runs import Job
-from imitation_lab.stats import stratified_bootstrap_ci
+from imitation_lab.report.stats import stratified_bootstrap_ci
 
 
 @dataclass(frozen=True)

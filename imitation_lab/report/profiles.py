@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from imitation_lab.stats import BOOTSTRAP_SEED, CI_LEVEL, REPS, iqm
+from imitation_lab.report.stats import BOOTSTRAP_SEED, CI_LEVEL, REPS, iqm
 
 Strata = Sequence[np.ndarray]
 

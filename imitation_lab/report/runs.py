@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from imitation_lab.errors import SweepError
-from imitation_lab.run_dir import DONE, FAILED, PRUNED, read_marker
+from imitation_lab.runs.run_dir import DONE, FAILED, PRUNED, read_marker
 
 
 @dataclass

@@ -10,8 +10,8 @@ from pathlib import Path
 from imitation_lab.report.aggregate import GroupResult
 from imitation_lab.report.paired import PairedDifference, paired_table
 from imitation_lab.report.runs import Job
+from imitation_lab.report.stats import REPS
 from imitation_lab.report.trials import TrialRow, trials_table
-from imitation_lab.stats import REPS
 
 STAT_COLUMNS = (
     "n",

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from imitation_lab.errors import ImitationLabError
+from imitation_lab.runs import hpo
 
 log = logging.getLogger(__name__)
 STUDY_FILE = "optuna_study.yaml"  # written by hydra/sweeper=optuna: storage and study name
@@ -37,8 +38,6 @@ def load_trials(sweep_dir: Path) -> list[TrialRow] | None:
     study_file = Path(sweep_dir) / STUDY_FILE
     if not study_file.exists():
         return None
-    from imitation_lab import hpo
-
     info = yaml.safe_load(study_file.read_text()) or {}
     try:
         import optuna

@@ -7,10 +7,10 @@ import pytest
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
-from imitation_lab.build import build_policy
-from imitation_lab.config import SCHEMAS, validate
+from imitation_lab.config.build import build_policy
+from imitation_lab.config.schemas import SCHEMAS, validate
 from imitation_lab.errors import ConfigError
-from imitation_lab.policy import ImitationPolicy
+from imitation_lab.policy.imitation import ImitationPolicy
 from tests.conftest import CONFIG_DIR
 from tests.helpers import compose_config
 

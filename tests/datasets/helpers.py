@@ -14,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from minari.data_collector.episode_buffer import EpisodeBuffer
 from omegaconf import DictConfig
 
-from imitation_lab.collect_config import register_collect_configs
+from imitation_lab.config.collect_schemas import register_collect_configs
 from tests.conftest import CONFIG_DIR
 
 COLLECT_CONFIG_DIR = Path(CONFIG_DIR) / "collect"

@@ -12,16 +12,16 @@ import pytest
 import torch
 
 from imitation_lab.actors import CNNActor, MLPActor, MultiInputActor
-from imitation_lab.build import load_dataset
-from imitation_lab.checks import check_mlp_inputs
 from imitation_lab.collection.minigrid_expert import GoalSuccessInfo, register_minigrid_envs
 from imitation_lab.collection.writer import storable_space
-from imitation_lab.config import validate
+from imitation_lab.config.build import load_dataset
+from imitation_lab.config.checks import check_mlp_inputs
+from imitation_lab.config.schemas import validate
 from imitation_lab.data.normalize import make_normalizer
+from imitation_lab.data.obs import ObsSpec
 from imitation_lab.errors import ConfigError, DatasetError
-from imitation_lab.fit import training_tensors
-from imitation_lab.obs import ObsSpec
 from imitation_lab.train import train
+from imitation_lab.training.fit import training_tensors
 from tests.datasets.helpers import collect_random
 from tests.helpers import compose_config
 
@@ -73,7 +73,7 @@ def test_dict_observations_keep_their_keys_and_dtypes(minigrid_id: str) -> None:
 
 
 def _policy(actor, loaded):
-    from imitation_lab.policy import ImitationPolicy
+    from imitation_lab.policy.imitation import ImitationPolicy
 
     return ImitationPolicy(
         actor=actor,

@@ -12,16 +12,15 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from imitation_lab.build import load_dataset
-from imitation_lab.collection.sources import checkpoint_source
-from imitation_lab.config import validate
+from imitation_lab.config.build import load_dataset
+from imitation_lab.config.schemas import validate
 from imitation_lab.data.normalize import make_normalizer
 from imitation_lab.errors import ConfigError, DatasetError
 from imitation_lab.eval_app import run_eval
-from imitation_lab.fit import training_tensors
-from imitation_lab.inference import load_policy
-from imitation_lab.policy import ImitationPolicy
+from imitation_lab.inference import checkpoint_source, load_policy
+from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.train import train
+from imitation_lab.training.fit import training_tensors
 from tests.datasets.helpers import collect_random
 from tests.datasets.test_dict_obs import minigrid_id  # noqa: F401 (fixture)
 from tests.helpers import compose_config
@@ -187,7 +186,7 @@ def test_stacked_parts_keep_their_layout_and_offsets() -> None:
     MultiDiscrete with that start) one-hots ``value - s``."""
     from imitation_lab.actors import CNNActor
     from imitation_lab.actors.encoders import flatten_leaf
-    from imitation_lab.obs import ObsSpec
+    from imitation_lab.data.obs import ObsSpec
 
     chw = ObsSpec.of(gym.spaces.Box(0, 255, (3, 40, 40), np.uint8)).stacked(2)
     actor = CNNActor(observation_space=chw.space, act_dim=2)

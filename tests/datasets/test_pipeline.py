@@ -8,10 +8,10 @@ from pathlib import Path
 import minari
 import pytest
 
-from imitation_lab.checkpoint import load_checkpoint
 from imitation_lab.collect import collect
 from imitation_lab.errors import DatasetError
 from imitation_lab.train import train
+from imitation_lab.training.checkpoint import load_checkpoint
 from tests.datasets.helpers import compose_collect
 from tests.helpers import compose_config
 

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from imitation_lab.batched import plan_groups, train_jobs
-from imitation_lab.build import RunNames, resolved_config
-from imitation_lab.checkpoint import load_checkpoint
-from imitation_lab.group import MemberSpec, train_group
-from imitation_lab.run_dir import DONE, FAILED
+from imitation_lab.config.build import RunNames
+from imitation_lab.config.identity import resolved_config
+from imitation_lab.runs.batched import plan_groups, train_jobs
+from imitation_lab.runs.group import MemberSpec, train_group
+from imitation_lab.runs.run_dir import DONE, FAILED
 from imitation_lab.train import train
+from imitation_lab.training.checkpoint import load_checkpoint
 from tests.helpers import compose_config
 
 ATOL = 1e-5

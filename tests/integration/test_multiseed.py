@@ -12,14 +12,14 @@ import torch
 import yaml
 
 from imitation_lab.actors import MLPActor
-from imitation_lab.batch import Batch
-from imitation_lab.checkpoint import load_checkpoint
-from imitation_lab.config import validate
+from imitation_lab.config.schemas import validate
+from imitation_lab.data.batch import Batch
 from imitation_lab.errors import ConfigError, TrainingDivergedError
-from imitation_lab.learners import StackedLearner
-from imitation_lab.policy import ImitationPolicy
+from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.report import load_jobs
 from imitation_lab.train import train
+from imitation_lab.training.checkpoint import load_checkpoint
+from imitation_lab.training.learners import StackedLearner
 from tests.helpers import compose_config
 
 ATOL = 1e-5

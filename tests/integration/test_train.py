@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from imitation_lab.build import open_dataset
-from imitation_lab.checkpoint import load_checkpoint
+from imitation_lab.config.build import open_dataset
 from imitation_lab.train import train
+from imitation_lab.training.checkpoint import load_checkpoint
 from tests.helpers import compose_config, read_wandb_history
 
 
@@ -96,9 +96,9 @@ def test_scheduler_is_stepped_once_per_gradient_step(tmp_path: Path) -> None:
 
 def test_training_targets_are_unscaled_into_unit_range(tmp_path: Path) -> None:
     """With action_scaling, learn sees targets in [-1, 1] (env actions span [-2, 2])."""
-    from imitation_lab.build import build_policy
+    from imitation_lab.config.build import build_policy
     from imitation_lab.data.buffer import ObsNormalizer, flatten_dataset
-    from imitation_lab.fit import training_tensors
+    from imitation_lab.training.fit import training_tensors
 
     dataset = open_dataset("imitation-lab/pendulum/expert-v0")
     data = flatten_dataset(dataset)

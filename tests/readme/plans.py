@@ -202,10 +202,10 @@ PLANS: dict[str, Run | Compose | Skip] = {
     # ---------------------------------------------------------------- batched launcher
     "python -m imitation_lab.train -m hydra/launcher=batched seed=0,1,2 optim.lr=1e-3,3e-4 "
     "bounding=clip,tanh": Run(TRAIN, creates={f"multirun/train/*/*/{DONE}": 12}),
-    # seed=0,1 renumbers 7 of the joblib run's 4 jobs (bounding outer, seed inner): they get new
-    # <num>-<hash> dirs beside the old ones; only job 0 (clip, seed 0) is found and skipped
+    # seed=0,1 renumbers the joblib run's 4 jobs (bounding outer, seed inner): each is found
+    # in its <num>-<hash> dir by its config hash and skipped, nothing new is trained
     "python -m imitation_lab.train -m experiment=clip_vs_tanh hydra/launcher=batched": Run(
-        (*TRAIN, "seed=0,1"), creates={f"multirun/clip_vs_tanh/*/{DONE}": 7}
+        (*TRAIN, "seed=0,1"), creates={f"multirun/clip_vs_tanh/*/{DONE}": 4}
     ),
     "python -m imitation_lab.train -m hydra/launcher=batched hydra.launcher.max_members=16 "
     "hydra.launcher.n_jobs=2 'seed=range(0,32)'": Run(

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from imitation_lab.checks import check_actor_output
+from imitation_lab.config.checks import check_actor_output
 from imitation_lab.errors import ConfigError
 from tests.reliability.conftest import (
     TINY,

@@ -9,10 +9,10 @@ import minari
 import pytest
 import torch
 
-from imitation_lab import checkpoint as checkpoint_module
-from imitation_lab.checkpoint import load_checkpoint, save_checkpoint
 from imitation_lab.errors import CheckpointError
 from imitation_lab.train import train
+from imitation_lab.training import checkpoint as checkpoint_module
+from imitation_lab.training.checkpoint import load_checkpoint, save_checkpoint
 from tests.datasets.helpers import make_dataset, pendulum_episode
 from tests.helpers import compose_config
 from tests.reliability.conftest import (

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from imitation_lab.actors import MLPActor
-from imitation_lab.config import TrainerSchema
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.errors import TrainingDivergedError
-from imitation_lab.fit import fit_policy
-from imitation_lab.loggers import JsonlLogger
-from imitation_lab.policy import ImitationPolicy
+from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.training.fit import fit_policy
+from imitation_lab.training.loggers import JsonlLogger
+from imitation_lab.training.settings import TrainerSchema
 from tests.reliability.conftest import TINY, assert_one_line_error, run_cli, train_command
 
 

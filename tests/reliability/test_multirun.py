@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from imitation_lab.report import load_jobs, report
-from imitation_lab.run_dir import DONE, FAILED
+from imitation_lab.runs.run_dir import DONE, FAILED
 from tests.reliability.conftest import TINY, run_cli
 
 

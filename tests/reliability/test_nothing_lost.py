@@ -22,7 +22,7 @@ from imitation_lab.collect import collect
 from imitation_lab.data.ids import check_dataset_id
 from imitation_lab.data.store import is_local
 from imitation_lab.errors import DatasetError
-from imitation_lab.run_dir import DONE, owned
+from imitation_lab.runs.run_dir import DONE, owned
 from tests.datasets.helpers import compose_collect
 from tests.pausing import pause_env, wait_until_paused
 from tests.reliability.conftest import (
@@ -198,6 +198,13 @@ def test_a_changed_sweep_never_trains_over_the_old_jobs(tmp_path: Path, minari_s
     assert lrs == {0.001, 0.0003}
     again = run_sweep(sweep_dir, ["seed=0,1", "optim.lr=3e-4"], minari_store)
     assert again.log.count("for this exact config: skipped") == 2
+    # the values in another order give other job numbers: each job still finds its folder
+    # (by its config), so nothing is retrained and the report counts each seed once
+    for launcher in ([], ["hydra/launcher=batched"]):
+        reordered = run_sweep(sweep_dir, [*launcher, "seed=1,0", "optim.lr=3e-4"], minari_store)
+        assert reordered.proc.returncode == 0, reordered.log[-3000:]
+        assert reordered.log.count("for this exact config: skipped") == 2, reordered.log[-3000:]
+        assert len([p for p in sweep_dir.iterdir() if p.is_dir()]) == 4
 
 
 @pytest.mark.slow
@@ -357,7 +364,7 @@ def test_random_sequences_of_operations_never_lose_a_dataset_or_a_finished_run(
         train(compose_config([*budget, *extra], run_dir))
 
     def killed_at_step_30() -> None:
-        from imitation_lab.member import Member
+        from imitation_lab.training.member import Member
 
         real = Member.record_update
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import torch
 
-from imitation_lab.loggers import JsonlLogger
+from imitation_lab.training.loggers import JsonlLogger
 from tests.conftest import REPO_ROOT
 from tests.pausing import pause_env, wait_until_paused
 from tests.reliability.conftest import cli_env, run_cli, train_command

@@ -15,10 +15,10 @@ import pytest
 import torch
 import yaml
 
+from imitation_lab.config.instantiate import TRUSTED_TARGETS_ENV
 from imitation_lab.errors import CheckpointError, ConfigError
-from imitation_lab.hpo import instantiate_pruner
 from imitation_lab.inference import load_policy
-from imitation_lab.utils import TRUSTED_TARGETS_ENV
+from imitation_lab.runs.hpo import instantiate_pruner
 from tests.reliability.conftest import assert_one_line_error, run_cli, train_command
 
 UNLINK = "pathlib.Path.unlink"

@@ -83,7 +83,7 @@ def test_a_wandb_failure_mid_run_does_not_stop_training(
 
     monkeypatch.setattr(wandb.sdk.wandb_run.Run, "log", broken_log)
     cfg = compose_config([*WANDB_RUN, "trainer.eval_every=100"], run_dir=tmp_path)
-    with caplog.at_level(logging.WARNING, logger="imitation_lab.loggers"):
+    with caplog.at_level(logging.WARNING, logger="imitation_lab.training.loggers"):
         summary = train(cfg)
     assert summary["step"] == 200
     assert len(calls) == 1  # the logger turned itself off after the first failure

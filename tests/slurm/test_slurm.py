@@ -18,16 +18,16 @@ import torch
 import yaml
 from optuna.trial import TrialState
 
-from imitation_lab import hpo
 from imitation_lab.report import main as report_main
-from imitation_lab.run_dir import DONE
+from imitation_lab.runs import hpo
+from imitation_lab.runs.run_dir import DONE
 from tests.pausing import pause_env
 from tests.slurm.cluster import SlurmCluster
 from tests.sweeps.conftest import TINY, job_dir, sweep_env
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 STEPS = 3000  # the requeue test's run
-PAUSES = (1000, 2000)  # where it is interrupted: it waits there (imitation_lab.pause)
+PAUSES = (1000, 2000)  # where it is interrupted: it waits there (imitation_lab.utils.pause)
 ON_SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug"]  # as in the README
 
 
@@ -138,12 +138,20 @@ def test_preempted_and_requeued_job_resumes_bit_identical(
             return len(re.findall(r"^submitit INFO .* - Loading pickle", text, re.MULTILINE))
 
         def rerun_now(before: int) -> None:
-            """Wait for the requeue; start the job at once (Slurm holds it ~2 min)."""
+            """Wait for the requeue; start the job 2 s later instead of the ~2 min Slurm holds
+            it. Not at once: slurmd refuses a credential made in the second it revoked the
+            job's previous one ("Job credential revoked"), and the job then fails."""
+
+            moved = False
 
             def started() -> bool:
+                nonlocal moved
                 state = _slurm(slurm_cluster, "squeue", "-h", "-j", job_id, "-o", "%T %r")
-                if state.strip() == "PENDING BeginTime":
-                    _slurm(slurm_cluster, "scontrol", "update", f"JobId={job_id}", "StartTime=now")
+                if state.strip() == "PENDING BeginTime" and not moved:
+                    _slurm(
+                        slurm_cluster, "scontrol", "update", f"JobId={job_id}", "StartTime=now+2"
+                    )
+                    moved = True
                 return attempts() > before
 
             # submitit's USR2 handler checkpoints before it requeues: slow on a loaded machine

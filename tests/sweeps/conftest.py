@@ -90,7 +90,7 @@ def built_pendulum(minari_store: Path) -> Path:
         [
             sys.executable,
             "-c",
-            "from imitation_lab.build import open_dataset;"
+            "from imitation_lab.config.build import open_dataset;"
             "open_dataset('imitation-lab/pendulum/expert-v0')",
         ],
         env=env,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from imitation_lab.report import load_jobs, report
-from imitation_lab.run_dir import DONE, FAILED
+from imitation_lab.runs.run_dir import DONE, FAILED
 from tests.sweeps.conftest import job_dir, run_sweep
 
 pytestmark = pytest.mark.slow

@@ -12,12 +12,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from imitation_lab.actors import MLPActor
-from imitation_lab.batch import Batch
-from imitation_lab.build import resolved_config
-from imitation_lab.config import validate
+from imitation_lab.config.identity import resolved_config
+from imitation_lab.config.schemas import validate
+from imitation_lab.data.batch import Batch
 from imitation_lab.errors import ConfigError
-from imitation_lab.policy import ImitationPolicy
-from imitation_lab.run_dir import finished_summary, write_done
+from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.runs.run_dir import finished_summary, write_done
 from imitation_lab.train import train
 from tests.helpers import compose_config
 

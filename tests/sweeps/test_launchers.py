@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imitation_lab.run_dir import DONE, FAILED
+from imitation_lab.runs.run_dir import DONE, FAILED
 from tests.sweeps.conftest import Sweep, job_dir, run_sweep
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from imitation_lab import hpo
 from imitation_lab.report import main as report_main
-from imitation_lab.run_dir import DONE, FAILED, PRUNED
+from imitation_lab.runs import hpo
+from imitation_lab.runs.run_dir import DONE, FAILED, PRUNED
 from tests.pausing import pause_env, release, wait_until_paused
 from tests.sweeps.conftest import TINY, run_sweep, sweep_env
 

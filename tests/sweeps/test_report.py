@@ -16,7 +16,7 @@ from imitation_lab.cli import main as cli_main
 from imitation_lab.errors import SweepError
 from imitation_lab.report import main as report_main
 from imitation_lab.report import report
-from imitation_lab.run_dir import DONE
+from imitation_lab.runs.run_dir import DONE
 from tests.sweeps.conftest import Sweep, job_dir, run_sweep
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from imitation_lab.stats import group_stats, iqm, stratified_bootstrap_ci
+from imitation_lab.report.stats import group_stats, iqm, stratified_bootstrap_ci
 
 
 def test_iqm_is_the_mean_of_the_middle_half():

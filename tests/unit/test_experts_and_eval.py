@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from imitation_lab.collection.experts import CartPoleExpert, PendulumSwingUpExpert
-from imitation_lab.evaluate import evaluate, make_vector_env
+from imitation_lab.envs.evaluate import evaluate, make_vector_env
 
 
 def test_pendulum_expert_swings_up_and_balances() -> None:

@@ -13,9 +13,9 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from hydra_plugins.imitation_lab_optuna_sweeper._impl import counts, search_space
-from imitation_lab import hpo
-from imitation_lab.cluster import is_requeued
-from imitation_lab.run_dir import PRUNED, finished_summary, write_done
+from imitation_lab.runs import hpo
+from imitation_lab.runs.cluster import is_requeued
+from imitation_lab.runs.run_dir import PRUNED, finished_summary, write_done
 
 
 @pytest.mark.parametrize(

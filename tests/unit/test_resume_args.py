@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from imitation_lab.resume_args import override_key, with_saved_overrides
+from imitation_lab.runs.resume_args import override_key, with_saved_overrides
 
 SAVED = ["trainer.steps=300", "logger=none", "+tags=[a,b]", "trainer.resume=false"]
 

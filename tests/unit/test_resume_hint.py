@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from imitation_lab.train import resume_command
+from imitation_lab.runs.jobs import resume_command
 
 
 def test_resume_command_keeps_overrides_quoted_and_replaces_resume_and_run_dir():

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 
-from imitation_lab.train import CONFIG_DIR, run_names
+from imitation_lab.runs.jobs import run_names
+from imitation_lab.train import CONFIG_DIR
 
 
 def test_a_default_run_is_named_by_its_dataset_or_experiment() -> None:

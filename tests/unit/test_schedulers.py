@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from imitation_lab.schedulers import WarmupCosine, no_scheduler, step, warmup_cosine
+from imitation_lab.training.schedulers import WarmupCosine, no_scheduler, step, warmup_cosine
 
 
 def _optim(lr: float = 1.0) -> torch.optim.Optimizer:

@@ -7,10 +7,10 @@ import copy
 import pytest
 import torch
 
-import imitation_lab.stacked_optim as stacked_optim
+import imitation_lab.training.stacked_optim as stacked_optim
 from imitation_lab.actors import MLPActor
-from imitation_lab.stacked import StackedMLP
-from imitation_lab.stacked_optim import StackedOptimizer
+from imitation_lab.training.stacked import StackedMLP
+from imitation_lab.training.stacked_optim import StackedOptimizer
 
 LRS = (1e-3, 3e-3, 1e-2)
 OPTIMIZERS = {

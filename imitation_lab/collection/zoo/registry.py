@@ -14,6 +14,7 @@ import numpy as np
 from imitation_lab.collection.zoo.cs285 import CS285, load_cs285_policy
 from imitation_lab.collection.zoo.policy import ExpertPolicy
 from imitation_lab.collection.zoo.sb3 import ZOO_ALGOS, load_zoo_policy
+from imitation_lab.envs.rollout import PerEnvQuota, make_vector_env, rollout
 from imitation_lab.errors import DatasetError
 
 EXPERTS_DIR_ENV_VAR = "IMITATION_LAB_EXPERTS_DIR"
@@ -78,8 +79,6 @@ def evaluate_expert(
     policy: ExpertPolicy, seeds: Iterable[int] = range(5)
 ) -> tuple[np.ndarray, np.ndarray]:
     """One episode per seed (reset with that seed) in ``policy.make_env()``: (returns, lengths)."""
-    from imitation_lab.rollout import PerEnvQuota, make_vector_env, rollout
-
     seeds = [int(s) for s in seeds]
     env = make_vector_env(policy.make_env, 1)
     try:

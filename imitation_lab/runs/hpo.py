@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from imitation_lab.config.instantiate import targets_in
 from imitation_lab.errors import ConfigError, EarlyStop
-from imitation_lab.run_dir import write_pruned
-from imitation_lab.utils import targets_in
+from imitation_lab.runs.objective import objective
+from imitation_lab.runs.run_dir import write_pruned
 
 if TYPE_CHECKING:
     import optuna
@@ -165,8 +165,10 @@ class TrialReporter:
         return self._study, self._trial
 
     def __call__(self, step: int, metrics: Mapping[str, float]) -> None:
-        value = metrics.get("eval/normalized_score", metrics.get("eval/return_mean"))
-        if not self._active or value is None or not math.isfinite(value):
+        if not self._active:
+            return
+        value = objective(metrics, "eval/", required=False)
+        if value is None:
             return
         import optuna
 

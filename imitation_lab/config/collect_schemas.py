@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from imitation_lab.config import help as app_help
 from imitation_lab.errors import ConfigError
 
 
@@ -34,7 +35,7 @@ class ZooSourceSchema(SourceSchema):
 
 @dataclass
 class CheckpointSourceSchema(SourceSchema):
-    _target_: str = "imitation_lab.collection.sources.checkpoint_source"
+    _target_: str = "imitation_lab.inference.checkpoint_source"
     path: str = MISSING
     env_id: str | None = None
 
@@ -88,8 +89,6 @@ COLLECT_SCHEMAS: dict[tuple[str | None, str], type] = {
 
 def register_collect_configs() -> None:
     """Register the collect schemas in Hydra's ConfigStore (idempotent)."""
-    from imitation_lab import help as app_help
-
     app_help.register_resolver()
     store = ConfigStore.instance()
     for (group, name), schema in COLLECT_SCHEMAS.items():

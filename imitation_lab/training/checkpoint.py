@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from imitation_lab.errors import CheckpointError
-from imitation_lab.files import atomic_write
+from imitation_lab.utils.files import atomic_write
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:

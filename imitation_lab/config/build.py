@@ -1,8 +1,8 @@
 """Config -> objects: every step from a composed config to the pieces a training group needs.
 
-The only module (with the entry points) that reads a training config; ``member``, ``learners``
-and ``fit`` take plain typed arguments. Also defines which config keys may differ between
-members trained together (``BATCHABLE``) and the key that groups them (``group_key``).
+The only module (with the entry points) that builds from a training config; ``member``,
+``learners`` and ``fit`` take plain typed arguments. Which keys may differ between members
+trained together is ``identity.BATCHABLE``.
 """
 
 from __future__ import annotations
@@ -18,76 +18,27 @@ from minari import MinariDataset
 from omegaconf import DictConfig, OmegaConf
 
 from imitation_lab.actors import STACKABLE_ACTORS
-from imitation_lab.checks import (
+from imitation_lab.collection.builtin import BUILTIN_RECIPES, build_builtin
+from imitation_lab.config.checks import (
     check_actor_output,
     check_actor_sizes,
     check_bounding,
     check_mlp_inputs,
     expected_sizes,
 )
-from imitation_lab.collection.builtin import BUILTIN_RECIPES, build_builtin
-from imitation_lab.config import TrainerSchema
+from imitation_lab.config.instantiate import instantiate
 from imitation_lab.data.loader import LoadedDataset, load_training_data
 from imitation_lab.data.normalize import Normalizer
 from imitation_lab.data.normalize import make_normalizer as _make_normalizer
 from imitation_lab.data.reference import ScoreFn
 from imitation_lab.data.store import Builders, load_or_build
-from imitation_lab.evaluate import eval_envs_per_member, make_vector_env
-from imitation_lab.loggers import JsonlLogger, Logger, MultiLogger
-from imitation_lab.member import EvalHook
-from imitation_lab.policy import ImitationPolicy
-from imitation_lab.utils import instantiate
+from imitation_lab.envs.evaluate import eval_envs_per_member, make_vector_env
+from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.training.checkpoint import load_checkpoint
+from imitation_lab.training.loggers import JsonlLogger, Logger, MultiLogger
+from imitation_lab.training.settings import TrainerSchema
 
 log = logging.getLogger(__name__)
-
-#: Config keys that may differ between members trained as one stacked model (dotted prefixes).
-#: Everything else (dataset, actor sizes, batch size, steps, optimizer and scheduler types,
-#: device, ...) changes shapes or code paths and must be equal.
-BATCHABLE = (
-    "seed",
-    "optim.lr",
-    "optim.weight_decay",
-    "optim.betas",
-    "optim.eps",
-    "optim.momentum",
-    "optim.fused",  # an implementation choice: stacked members use one elementwise optimizer
-    "optim.foreach",
-    "scheduler",  # its parameters; scheduler._target_ must agree (checked in group_key)
-    "bounding",
-    "logger",
-    "tags",
-)
-
-
-def resolved_config(cfg: DictConfig) -> dict[str, Any]:
-    """The job's config as plain data (interpolations resolved, enums as strings, no hydra)."""
-    job_keys = [key for key in cfg if key != "hydra"]
-    resolved = OmegaConf.to_container(
-        OmegaConf.masked_copy(cfg, job_keys), resolve=True, enum_to_str=True
-    )
-    assert isinstance(resolved, dict)
-    return resolved  # type: ignore[return-value]
-
-
-def group_key(resolved: dict[str, Any]) -> str:
-    """What members trained together must share: the resolved config minus ``BATCHABLE``."""
-    import json
-
-    def strip(tree: Any, prefix: str) -> Any:
-        if not isinstance(tree, dict):
-            return tree
-        out = {}
-        for key, value in tree.items():
-            path = f"{prefix}{key}"
-            if path in BATCHABLE and path != "scheduler":
-                continue
-            if path == "scheduler":
-                out[key] = {"_target_": value.get("_target_")}
-                continue
-            out[key] = strip(value, f"{path}.")
-        return out
-
-    return json.dumps(strip(resolved, ""), sort_keys=True, default=str)
 
 
 def trainer_settings(cfg: DictConfig) -> TrainerSchema:
@@ -262,13 +213,6 @@ def logged_config(
     }
 
 
-def eval_hook(cfg: DictConfig, run_dir: Path) -> EvalHook | None:
-    """What a member calls after each evaluation: an Optuna trial job reports to its trial."""
-    from imitation_lab.hpo import trial_hook
-
-    return trial_hook(cfg, run_dir)
-
-
 def score_fn_of(loaded: LoadedDataset) -> ScoreFn | None:
     if loaded.score_fn is None:
         log.warning("%s has no reference scores: no normalized score.", loaded.info["dataset_id"])
@@ -291,6 +235,4 @@ def _checkpoint_step(run_dir: Path) -> int | None:
     path = run_dir / "checkpoints" / "last.pt"
     if not path.exists():
         return 0
-    from imitation_lab.checkpoint import load_checkpoint
-
     return int(load_checkpoint(path)["step"])

@@ -15,8 +15,14 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from imitation_lab.bounding import BOUNDS, trainable_through
+from imitation_lab.actors import STACKABLE_ACTORS
+from imitation_lab.config import help as app_help
+from imitation_lab.config.checks import check_device
+from imitation_lab.config.collect_schemas import COLLECT_SCHEMAS
+from imitation_lab.config.identity import register_resolver
 from imitation_lab.errors import ConfigError
+from imitation_lab.policy.bounding import BOUNDS, trainable_through
+from imitation_lab.training.settings import TrainerSchema
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +36,7 @@ class Activation(Enum):
     leaky_relu = "leaky_relu"
 
 
-#: ``bounding.action_bound_method`` choices: the methods of ``imitation_lab.bounding.BOUNDS``
+#: ``bounding.action_bound_method`` choices: the methods of ``imitation_lab.policy.bounding.BOUNDS``
 BoundMethod = Enum("BoundMethod", {name: name for name in BOUNDS})  # type: ignore[misc]
 
 
@@ -131,20 +137,20 @@ class SGDSchema(OptimSchema):
 class SchedulerSchema:
     """A scheduler factory: ``instantiate(cfg.scheduler)(optim, total_steps=...)``."""
 
-    _target_: str = "imitation_lab.schedulers.no_scheduler"
+    _target_: str = "imitation_lab.training.schedulers.no_scheduler"
     _partial_: bool = True
 
 
 @dataclass
 class StepSchedulerSchema(SchedulerSchema):
-    _target_: str = "imitation_lab.schedulers.step"
+    _target_: str = "imitation_lab.training.schedulers.step"
     step_size: int = 10_000
     gamma: float = 0.5
 
 
 @dataclass
 class CosineSchedulerSchema(SchedulerSchema):
-    _target_: str = "imitation_lab.schedulers.warmup_cosine"
+    _target_: str = "imitation_lab.training.schedulers.warmup_cosine"
     warmup_steps: int = 0
     min_lr_ratio: float = 0.0
 
@@ -170,28 +176,11 @@ class DatasetSchema:
 
 
 @dataclass
-class TrainerSchema:
-    """``trainer.*``: the training loop's settings (``OmegaConf.to_object(cfg.trainer)``)."""
-
-    steps: int = 10_000  # gradient steps
-    batch_size: int = 256  # uniform minibatch size
-    log_every: int = 100  # train/* metrics every N steps
-    eval_every: int = 2_500  # evaluate every N steps (and at the end; 0 = end only)
-    eval_episodes: int = 10  # seeded evaluation episodes
-    eval_envs: int = 5  # parallel envs per member in the eval vector env
-    checkpoint_every: int = 2_500  # checkpoints/last.pt every N steps (and at the end)
-    resume: bool = False  # continue from <run dir>/checkpoints/last.pt
-    progress: bool = True  # progress bar (quiet when stderr is not a TTY)
-    device: str = "cpu"  # cpu | cuda | cuda:0 ...
-    num_seeds: int = 1  # K>1: seeds seed..seed+K-1 batched in one process
-
-
-@dataclass
 class LoggerSchema:
     """A logger factory: ``instantiate(cfg.logger)(run_dir=, config=, group=, name=, tags=,
-    job_type=)`` (``imitation_lab.loggers.LoggerFactory``)."""
+    job_type=)`` (``imitation_lab.training.loggers.LoggerFactory``)."""
 
-    _target_: str = "imitation_lab.loggers.NullLogger"
+    _target_: str = "imitation_lab.training.loggers.NullLogger"
     _partial_: bool = True
     group: str | None = None  # default: the experiment name, or the sweep folder
     name: str | None = None  # default: the Hydra job's overrides
@@ -200,7 +189,7 @@ class LoggerSchema:
 
 @dataclass
 class WandbLoggerSchema(LoggerSchema):
-    _target_: str = "imitation_lab.loggers.WandbLogger"
+    _target_: str = "imitation_lab.training.loggers.WandbLogger"
     project: str = "imitation_lab"
     entity: str | None = None
     mode: WandbMode = WandbMode.offline
@@ -257,8 +246,6 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
 def shipped_targets() -> frozenset[str]:
     """The ``_target_`` of every option the project ships (train and collect schemas): the
     only callables a config read back from a file may name (``utils.check_targets``)."""
-    from imitation_lab.collect_config import COLLECT_SCHEMAS
-
     schemas = [*SCHEMAS.values(), *COLLECT_SCHEMAS.values()]
     found = {getattr(schema, "_target_", None) for schema in schemas}
     return frozenset(t for t in found if isinstance(t, str) and t != MISSING)
@@ -267,9 +254,6 @@ def shipped_targets() -> frozenset[str]:
 def register_configs() -> None:
     """Register every schema in Hydra's ConfigStore, and our resolver (idempotent)."""
     from hydra.core.config_store import ConfigStore
-
-    from imitation_lab import help as app_help
-    from imitation_lab.job_dirs import register_resolver
 
     register_resolver()
     app_help.register_resolver()
@@ -315,8 +299,6 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
 
 def check_stackable(cfg: DictConfig, why: str) -> None:
     """K members in one stacked model (``why``) need an actor ``StackedLearner`` supports."""
-    from imitation_lab.actors import STACKABLE_ACTORS
-
     target = cfg.actor.get("_target_")
     if target not in STACKABLE_ACTORS:
         raise ConfigError(
@@ -356,8 +338,6 @@ def validate(cfg: DictConfig) -> None:
             "Tianshou asserts when an unbounded output is scaled. Use bounding=none, which "
             "turns scaling off."
         )
-    from imitation_lab.checks import check_device
-
     check_device(str(cfg.trainer.device))
     warmup = OmegaConf.select(cfg, "scheduler.warmup_steps", default=None)
     if warmup is not None and warmup > cfg.trainer.steps:

@@ -21,12 +21,12 @@ from typing import Any, Protocol
 import torch
 
 from imitation_lab.actors import MLPActor
-from imitation_lab.batch import Batch
-from imitation_lab.losses import bc_loss
-from imitation_lab.obs import tree_map
-from imitation_lab.policy import ImitationPolicy
-from imitation_lab.stacked import StackedMLP
-from imitation_lab.stacked_optim import StackedOptimizer
+from imitation_lab.data.batch import Batch
+from imitation_lab.data.obs import tree_map
+from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.policy.losses import bc_loss
+from imitation_lab.training.stacked import StackedMLP
+from imitation_lab.training.stacked_optim import StackedOptimizer
 
 
 class Learner(Protocol):

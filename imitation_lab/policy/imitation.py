@@ -22,9 +22,9 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
-from imitation_lab import bounding
-from imitation_lab.batch import Batch
-from imitation_lab.losses import bc_loss
+from imitation_lab.data.batch import Batch
+from imitation_lab.policy import bounding
+from imitation_lab.policy.losses import bc_loss
 
 ActionBoundMethod = Literal["clip", "tanh"] | None
 ActionType = Literal["discrete", "continuous"]

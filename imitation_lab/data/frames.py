@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from imitation_lab.obs import ObsSpec
+from imitation_lab.data.obs import ObsSpec
 
 
 @dataclass

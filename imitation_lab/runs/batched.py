@@ -2,9 +2,9 @@
 
 ``hydra/launcher=batched`` (``hydra_plugins/imitation_lab_launcher``) prepares each job as Hydra
 would (its run dir, ``.hydra/``), then hands them here: jobs whose configs differ only in
-``build.BATCHABLE`` keys (seed, learning rate, weight decay, optimizer scalars, scheduler
+``identity.BATCHABLE`` keys (seed, learning rate, weight decay, optimizer scalars, scheduler
 parameters, bounding) are grouped, at most ``max_members`` per group, and each group trains as
-one stacked model (``imitation_lab.group.train_group``). Every job keeps its own run dir,
+one stacked model (``imitation_lab.runs.group.train_group``). Every job keeps its own run dir,
 markers, metrics, checkpoints and logger run, so ``report``, re-runs and resume see ordinary
 jobs. Groups run one after another in this process, or spread over ``n_jobs`` processes.
 """
@@ -19,21 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imitation_lab import build
-from imitation_lab.config import check_stackable, shipped_targets, validate
-from imitation_lab.errors import ConfigError
-from imitation_lab.group import MemberSpec, train_group
-from imitation_lab.run_dir import (
-    DONE,
-    RunDirError,
-    decide_resume,
-    finished_summary,
-    inspect_run,
-    owned,
-    write_failed,
-    write_hydra_files,
-)
-from imitation_lab.utils import check_targets
+from imitation_lab.config import build, identity
+from imitation_lab.errors import ImitationLabError
+from imitation_lab.runs.claim import claim, record_refused_start
+from imitation_lab.runs.group import MemberSpec, train_group
+from imitation_lab.runs.objective import objective
+from imitation_lab.runs.run_dir import inspect_run, owned
 
 log = logging.getLogger(__name__)
 
@@ -47,33 +38,17 @@ class JobResult:
     skipped: bool = False
 
     @property
-    def objective(self) -> float:
-        """What the train app returns to sweepers: the final normalized score (or return)."""
-        summary = self.summary or {}
-        return float(summary.get("final/normalized_score", summary.get("final/return_mean", 0.0)))
+    def objective(self) -> float | None:
+        """What the train app returns to sweepers (``runs.objective``; None: not evaluated)."""
+        return objective(self.summary or {}, required=False)
 
 
 def plan_groups(
     specs: Sequence[MemberSpec], max_members: int | None, n_jobs: int = 1
 ) -> list[list[int]]:
-    """Indices of ``specs`` grouped by ``build.group_key``, in job order, at most
+    """Indices of ``specs`` grouped by ``identity.group_key``, in job order, at most
     ``max_members`` per group, and at least ``n_jobs`` groups where there are enough jobs."""
     return _plan([(spec, 0) for spec in specs], max_members, n_jobs)
-
-
-def _checked(spec: MemberSpec) -> BaseException | None:
-    """A job's own config error (checked before any group trains), or None."""
-    try:
-        validate(spec.cfg)
-        if int(spec.cfg.trainer.num_seeds) != 1:
-            raise ConfigError(
-                "hydra/launcher=batched trains every sweep job as one member: sweep the seeds "
-                "(e.g. seed=0,1,2) instead of trainer.num_seeds."
-            )
-        check_stackable(spec.cfg, "hydra/launcher=batched")
-    except ConfigError as err:
-        return err
-    return None
 
 
 def _run_group(specs: list[MemberSpec]) -> list[JobResult]:
@@ -129,32 +104,27 @@ def train_jobs(
 
 
 def _claim(spec: MemberSpec, locks: contextlib.ExitStack) -> JobResult | int:
-    """Lock the job's dir and decide: a ``JobResult`` (skipped, refused, bad config) or the
-    step it trains from (0, or its checkpoint's when it resumes)."""
+    """Lock the job's dir and claim it (``runs.claim``): a ``JobResult`` (skipped, refused)
+    or the step it trains from (0, or its checkpoint's when it resumes)."""
+    state = None
     try:
         locks.enter_context(owned(spec.run_dir))
         state = inspect_run(spec.run_dir)
-        if state.kind == "finished":
-            done = finished_summary(spec.run_dir, spec.resolved)
-            if done is not None:
-                log.info("%s has %s for this exact config: skipped.", spec.run_dir, DONE)
-                return JobResult(summary=done, skipped=True)
-        error = _checked(spec)
-        if error is not None:
-            if state.empty:  # a new job that cannot start: recorded, listed by the report
-                if spec.hydra_files:
-                    write_hydra_files(spec.run_dir, spec.hydra_files)
-                write_failed(spec.run_dir, error)
-            return JobResult(error=error)
-        resume = decide_resume(
-            state, spec.resolved, bool(spec.cfg.trainer.resume), spec.run_dir, sweep=True
+        job = claim(
+            spec.cfg,
+            spec.run_dir,
+            spec.resolved,
+            sweep=True,
+            choices=spec.names.choices,
+            stacked_by="hydra/launcher=batched",
         )
-        if resume:  # what the run dir recorded is data: only the project's own options
-            check_targets(spec.resolved, f"Run dir {spec.run_dir}", shipped_targets())
-    except (RunDirError, ConfigError) as err:
+    except ImitationLabError as err:
+        if state is not None:  # a new job that cannot start: recorded, listed by the report
+            record_refused_start(spec.run_dir, state, spec.hydra_files, err)
         return JobResult(error=err)
-    spec.cfg.trainer.resume = resume
-    return (state.step or 0) if resume else 0
+    if job.skipped is not None:
+        return JobResult(summary=job.skipped, skipped=True)
+    return job.step
 
 
 def _plan(
@@ -163,7 +133,7 @@ def _plan(
     """Groups of job indices: same ``group_key`` and the same starting step."""
     by_key: dict[tuple[str, int], list[int]] = {}
     for index, (spec, step) in enumerate(jobs):
-        by_key.setdefault((build.group_key(spec.resolved), step), []).append(index)
+        by_key.setdefault((identity.group_key(spec.resolved), step), []).append(index)
     return _fill_workers(_split(list(by_key.values()), max_members), n_jobs)
 
 
@@ -193,4 +163,4 @@ def job_spec(
     cfg: Any, run_dir: Path, names: build.RunNames, hydra_files: dict[str, str]
 ) -> MemberSpec:
     """A sweep job as a group member (``hydra_files``: its ``.hydra/``, written at start)."""
-    return MemberSpec(cfg, Path(run_dir), build.resolved_config(cfg), names, hydra_files)
+    return MemberSpec(cfg, Path(run_dir), identity.resolved_config(cfg), names, hydra_files)

@@ -7,7 +7,7 @@ tensors and are dropped. Leaves are named by their path, ``"/"``-joined (``"obse
 ``Dict``'s keys), depth first: the fixed order the MLP actor flattens them in.
 
 The actor gets the tree back (``ObsSpec.build``): a ``Box`` root as a tensor, a ``Dict`` as a
-:class:`~imitation_lab.batch.Batch` of its keys (nested Dicts as nested Batches), a ``Tuple``
+:class:`~imitation_lab.data.batch.Batch` of its keys (nested Dicts as nested Batches), a ``Tuple``
 as a tuple. uint8 images stay uint8 all the way to the actor.
 """
 
@@ -21,7 +21,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from imitation_lab.batch import Batch
+from imitation_lab.data.batch import Batch
 from imitation_lab.errors import DatasetError
 
 LeafKind = Literal["image", "vector", "discrete"]
@@ -284,3 +284,11 @@ def tree_leaves(tree: Any) -> list[Any]:
 
 
 __all__ = ["Leaf", "ObsSpec", "is_image", "is_text", "storage_dtype", "tree_leaves", "tree_map"]
+
+
+def env_obs_to_torch(obs: Any, spec: ObsSpec | None, device: torch.device | str) -> Any:
+    """A batched env observation as the actor's input: float32 ``[N, obs_dim]`` for a flat
+    Box, else ``spec``'s tree (uint8 images kept, text dropped)."""
+    if spec is None:
+        return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=device)
+    return spec.to_torch(obs, device)

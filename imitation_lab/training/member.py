@@ -1,8 +1,9 @@
 """One member of a training group: what a single run owns, minus the loop.
 
 A member has its own seed (minibatch sampler), loss window, loggers, evaluation record, best
-score, checkpoints and resume rules, and writes only into its run dir. ``imitation_lab.fit``
-steps K members together; a single run is a group of one. No Hydra here.
+score, checkpoints and resume rules, and writes only into its run dir.
+``imitation_lab.training.fit`` steps K members together; a single run is a group of one. No
+Hydra here.
 """
 
 from __future__ import annotations
@@ -19,22 +20,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from imitation_lab.checkpoint import load_checkpoint, save_checkpoint
-from imitation_lab.config import TrainerSchema
 from imitation_lab.data.normalize import Normalizer
 from imitation_lab.data.reference import ScoreFn
+from imitation_lab.envs.evaluate import EvalResult
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
-from imitation_lab.evaluate import EvalResult
-from imitation_lab.loggers import Logger, NullLogger
-from imitation_lab.policy import ImitationPolicy
-from imitation_lab.seeding import rng_state, set_rng_state
+from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.training.checkpoint import load_checkpoint, save_checkpoint
+from imitation_lab.training.loggers import Logger, NullLogger
+from imitation_lab.training.settings import TrainerSchema
+from imitation_lab.utils.seeding import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 
 SMOOTHING_WINDOW = 100  # Tianshou's MovAvg size for smoothed_loss
 #: Called after each evaluation with the step and the ``eval/*`` metrics just logged (e.g.
-#: ``imitation_lab.hpo.TrialReporter``); whatever it raises stops training and leaves ``fit``.
+#: ``imitation_lab.runs.hpo.TrialReporter``); whatever it raises stops training and leaves ``fit``.
 EvalHook = Callable[[int, dict[str, float]], None]
+#: ``check(saved_metadata, metadata, checkpoint)`` raises when a checkpoint was written with
+#: another setup than the resumed run's (``imitation_lab.config.identity.check_same_setup``)
+SetupCheck = Callable[[dict[str, Any], dict[str, Any], Path], None]
 
 
 @dataclass
@@ -68,9 +72,11 @@ class Member:
         metadata: dict[str, Any] | None = None,
         name: str | None = None,
         eval_hook: EvalHook | None = None,
+        check_setup: SetupCheck | None = None,
     ) -> None:
         self.policy = policy
         self.eval_hook = eval_hook
+        self.check_setup = check_setup
         self.settings = settings
         self.seed = seed
         self.normalizer = normalizer
@@ -212,7 +218,8 @@ class Member:
                 f"Checkpoint {source} has no {', '.join(missing)}: it cannot resume a run "
                 "(written by another imitation_lab version?). Start a new run."
             )
-        _check_same_setup(state.get("metadata") or {}, self.metadata, source)
+        if self.check_setup is not None:
+            self.check_setup(state.get("metadata") or {}, self.metadata, source)
         try:
             self.policy.load_state_dict(state["policy"])
             self.normalizer.load_state_dict(state["normalizer"])
@@ -262,51 +269,3 @@ RESUME_STATE = (
     "rng",
     "sampler",
 )
-# Parts of the run's metadata a resumed run must share with its checkpoint (dotted paths).
-# The optimizer and scheduler states are restored from the checkpoint, so a changed lr or
-# schedule would be silently ignored: refuse it instead.
-RESUME_MUST_MATCH = (
-    "dataset_id",
-    "dataset_info.dataset_version",  # a rebuilt/other dataset under the same id
-    "dataset_info.total_episodes",  # (not content_key: it hashes mtimes, copies would differ)
-    "dataset_info.total_steps",
-    "config.actor",
-    "config.optim",
-    "config.scheduler",
-    "config.bounding",
-    "config.dataset.normalize_obs",
-)
-
-
-def _check_same_setup(saved: dict[str, Any], current: dict[str, Any], source: Path) -> None:
-    """Raise ``CheckpointError`` naming every setting where checkpoint and run disagree, or
-    that the checkpoint does not record (its setup could not be checked: refused)."""
-    saved_flat, current_flat = _flatten(saved), _flatten(current)
-    checked = [k for k in current_flat if k.startswith(RESUME_MUST_MATCH)]
-    unrecorded = [k.removeprefix("config.") for k in checked if k not in saved_flat]
-    if unrecorded and not any(k.startswith(RESUME_MUST_MATCH) for k in saved_flat):
-        raise CheckpointError(
-            f"Checkpoint {source} does not record the setup it was trained with (no "
-            f"{', '.join(sorted(unrecorded)[:4])}...): resuming it could silently change the "
-            "dataset, model or optimizer. Start a new run in a new dir."
-        )
-    diffs = [
-        f"{key.removeprefix('config.')}: checkpoint {saved_flat[key]!r}, now {current_flat[key]!r}"
-        for key in sorted(saved_flat.keys() & current_flat.keys())
-        if key.startswith(RESUME_MUST_MATCH) and saved_flat[key] != current_flat[key]
-    ]
-    if diffs:
-        raise CheckpointError(
-            f"Checkpoint {source} was written with a different setup ({'; '.join(diffs)}). "
-            "Resume with the config and data it was trained with (see .hydra/config.yaml) "
-            "or start a new run in a new dir."
-        )
-
-
-def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(tree, dict):
-        return {prefix: tree}
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        out |= _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    return out

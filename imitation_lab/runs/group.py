@@ -19,19 +19,20 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from imitation_lab import build
+from imitation_lab.config import build, identity
 from imitation_lab.data.loader import LoadedDataset
 from imitation_lab.errors import ConfigError, EarlyStop
-from imitation_lab.fit import GroupFit, training_tensors
-from imitation_lab.learners import make_learner
-from imitation_lab.member import Member
-from imitation_lab.run_dir import (
+from imitation_lab.runs.hpo import trial_hook
+from imitation_lab.runs.run_dir import (
     write_dataset_info,
     write_done,
     write_failed,
     write_hydra_files,
 )
-from imitation_lab.seeding import seed_everything
+from imitation_lab.training.fit import GroupFit, training_tensors
+from imitation_lab.training.learners import make_learner
+from imitation_lab.training.member import Member
+from imitation_lab.utils.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
@@ -63,13 +64,13 @@ class Outcome:
 
 
 def check_same_group(specs: Sequence[MemberSpec]) -> None:
-    """Members trained together may differ only in ``build.BATCHABLE`` keys."""
-    first = build.group_key(specs[0].resolved)
+    """Members trained together may differ only in ``identity.BATCHABLE`` keys."""
+    first = identity.group_key(specs[0].resolved)
     for spec in specs[1:]:
-        if build.group_key(spec.resolved) != first:
+        if identity.group_key(spec.resolved) != first:
             raise ConfigError(
                 f"{spec.run_dir} cannot be trained with {specs[0].run_dir}: their configs "
-                f"differ in keys other than {', '.join(build.BATCHABLE)}."
+                f"differ in keys other than {', '.join(identity.BATCHABLE)}."
             )
 
 
@@ -130,7 +131,8 @@ def train_group(
                     score_fn=score_fn,
                     metadata=build.member_metadata(spec.cfg, loaded, spec.resolved),
                     name=spec.names.name if len(specs) > 1 else None,
-                    eval_hook=build.eval_hook(spec.cfg, spec.run_dir),
+                    eval_hook=trial_hook(spec.cfg, spec.run_dir),
+                    check_setup=identity.check_same_setup,
                 )
             )
         policies = [member.policy for member in members]

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from imitation_lab.data.obs import ObsSpec
 from imitation_lab.errors import ConfigError
-from imitation_lab.obs import ObsSpec
 
 #: an MLP on more image inputs than this is refused (a CNN actor is the right tool)
 MLP_MAX_IMAGE_INPUTS = 16_384

@@ -4,7 +4,7 @@
 along a leading member axis and runs all K forward/backward passes with ``torch.baddbmm``.
 Every parameter (``[K, out, in]`` weights, ``[K, out]`` biases, LayerNorm affines) is a view
 into one ``[K, P]`` buffer, and so is its gradient: an optimizer updates all members with a
-handful of elementwise ops on ``flat`` / ``flat_grad`` (``imitation_lab.stacked_optim``).
+handful of elementwise ops on ``flat`` / ``flat_grad`` (``imitation_lab.training.stacked_optim``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from imitation_lab.stacked import StackedMLP
+from imitation_lab.training.stacked import StackedMLP
 
 Column = float | torch.Tensor
 #: torch's fused Adam kernel (CPU and CUDA since torch 2.4); the elementwise form otherwise

@@ -19,20 +19,20 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from imitation_lab.bounding import unscale_action
-from imitation_lab.config import TrainerSchema
 from imitation_lab.data.buffer import OfflineData
+from imitation_lab.data.frames import FrameIndex
 from imitation_lab.data.normalize import Normalizer, make_normalizer
+from imitation_lab.data.obs import ObsSpec, env_obs_to_torch, tree_map
 from imitation_lab.data.reference import ScoreFn
+from imitation_lab.envs.evaluate import evaluate_members
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
-from imitation_lab.evaluate import evaluate_members
-from imitation_lab.frames import FrameIndex
-from imitation_lab.learners import Learner, PolicyLearner
-from imitation_lab.loggers import JsonlLogger, Logger
-from imitation_lab.member import Member
-from imitation_lab.obs import ObsSpec, tree_map
-from imitation_lab.pause import pause_point
-from imitation_lab.policy import ImitationPolicy
+from imitation_lab.policy.bounding import unscale_action
+from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.training.learners import Learner, PolicyLearner
+from imitation_lab.training.loggers import JsonlLogger, Logger
+from imitation_lab.training.member import Member
+from imitation_lab.training.settings import TrainerSchema
+from imitation_lab.utils.pause import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -286,14 +286,6 @@ class GroupFit:
             if scores:
                 postfix["score"] = f"{min(scores):.1f}..{max(scores):.1f}"
         bar.set_postfix(postfix)
-
-
-def env_obs_to_torch(obs: Any, spec: ObsSpec | None, device: torch.device | str) -> Any:
-    """A batched env observation as the actor's input: float32 ``[N, obs_dim]`` for a flat
-    Box, else ``spec``'s tree (uint8 images kept, text dropped)."""
-    if spec is None:
-        return torch.as_tensor(np.asarray(obs), dtype=torch.float32, device=device)
-    return spec.to_torch(obs, device)
 
 
 def _idle_action(policy: ImitationPolicy, raw: torch.Tensor) -> np.ndarray:

@@ -23,13 +23,44 @@ from imitation_lab.errors import ConfigError
 
 TRUSTED_TARGETS_ENV = "IMITATION_LAB_TRUSTED_TARGETS"
 
+#: ``_target_``s that earlier versions recorded in checkpoints and run dirs -> where they live
+#: now. A module that moves adds its shipped targets here, so what users already have keeps
+#: loading and resuming (``tests/reliability/test_legacy_run_dirs.py``).
+MOVED_TARGETS = {
+    "imitation_lab.schedulers.no_scheduler": "imitation_lab.training.schedulers.no_scheduler",
+    "imitation_lab.schedulers.step": "imitation_lab.training.schedulers.step",
+    "imitation_lab.schedulers.warmup_cosine": "imitation_lab.training.schedulers.warmup_cosine",
+    "imitation_lab.loggers.NullLogger": "imitation_lab.training.loggers.NullLogger",
+    "imitation_lab.loggers.WandbLogger": "imitation_lab.training.loggers.WandbLogger",
+    "imitation_lab.collection.sources.checkpoint_source": (
+        "imitation_lab.inference.checkpoint_source"
+    ),
+}
+
+
+def current_targets(tree: Any) -> Any:
+    """``tree`` (plain data) with every moved ``_target_`` by its current path."""
+    if isinstance(tree, dict):
+        return {
+            k: MOVED_TARGETS.get(v, v)
+            if k == "_target_" and isinstance(v, str)
+            else current_targets(v)
+            for k, v in tree.items()
+        }
+    if isinstance(tree, list):
+        return [current_targets(v) for v in tree]
+    return tree
+
 
 def instantiate(node: DictConfig, /, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` with config errors turned into one clear ``ConfigError``."""
+    """``hydra.utils.instantiate`` with moved ``_target_``s read at their current path and
+    config errors turned into one clear ``ConfigError``."""
+    key = node._get_full_key(None) or "<root>"
+    if any(target in MOVED_TARGETS for _, target in targets_in(node)):
+        node = OmegaConf.create(current_targets(OmegaConf.to_container(node, resolve=True)))
     try:
         return hydra_instantiate(node, **kwargs)
     except Exception as err:
-        key = node._get_full_key(None) or "<root>"
         target = node.get("_target_")
         cause = err.__cause__ or err
         raise ConfigError(
@@ -64,7 +95,7 @@ def check_targets(tree: Any, source: str, allowed: Collection[str]) -> None:
     ``allowed`` and the user's trusted ones: one ``ConfigError`` naming the key."""
     trusted = trusted_targets()
     for key, target in targets_in(tree):
-        if target is None or target in allowed or target in trusted:
+        if target is None or MOVED_TARGETS.get(target, target) in allowed or target in trusted:
             continue
         raise ConfigError(
             f"{source} names `{key}: {target}`, which is not one of imitation_lab's options: "

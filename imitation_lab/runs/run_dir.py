@@ -29,8 +29,10 @@ from typing import Any
 
 import yaml
 
+from imitation_lab.config.identity import same_job
 from imitation_lab.errors import ImitationLabError
-from imitation_lab.files import atomic_write_json, atomic_write_text, read_json
+from imitation_lab.training.checkpoint import load_checkpoint
+from imitation_lab.utils.files import atomic_write_json, atomic_write_text, read_json
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,6 @@ DONE = "DONE.json"
 FAILED = "FAILED.json"
 PRUNED = "PRUNED.json"
 DATASET_INFO = "dataset_info.json"
-#: config keys that do not change a run's result (a resumed or requeued job sets resume; the
-#: logger, tags and progress bar only change what is shown)
-NOT_COMPARED = (("trainer", "resume"), ("trainer", "progress"), ("logger", None), ("tags", None))
 
 
 def read_marker(path: Path) -> dict[str, Any] | None:
@@ -51,26 +50,10 @@ def read_marker(path: Path) -> dict[str, Any] | None:
 def finished_summary(run_dir: Path, config: dict[str, Any]) -> dict[str, float] | None:
     """The stored summary if ``run_dir`` finished with exactly this ``config``, else None."""
     done = read_marker(Path(run_dir) / DONE)
-    if done is None or comparable(done.get("config")) != comparable(
-        json.loads(json.dumps(config, default=str))
-    ):
+    if done is None or not same_job(done.get("config"), config):
         return None
     summary = done.get("summary")
     return summary if isinstance(summary, dict) else None
-
-
-def comparable(config: Any) -> Any:
-    """``config`` without the ``NOT_COMPARED`` keys and top-level nulls (a key added with a
-    null default, such as ``hpo``, does not make an older ``DONE.json`` stale)."""
-    if not isinstance(config, dict):
-        return config
-    out = {k: v for k, v in config.items() if v is not None}
-    for group, key in NOT_COMPARED:
-        if key is None:
-            out.pop(group, None)
-        elif isinstance(out.get(group), dict):
-            out[group] = {k: v for k, v in out[group].items() if k != key}
-    return out
 
 
 def write_done(run_dir: Path, config: dict[str, Any], summary: dict[str, float]) -> None:
@@ -185,8 +168,6 @@ def _last_checkpoint(dirs: Sequence[Path]) -> tuple[int | None, dict[str, Any] |
     paths = [path for path in paths if path.exists()]
     if not paths:
         return None, None
-    from imitation_lab.checkpoint import load_checkpoint
-
     try:
         states = [load_checkpoint(path) for path in paths]
     except ImitationLabError:
@@ -245,7 +226,7 @@ def decide_resume(
     """
     if state.empty or resume:
         return resume
-    same = state.config is None or comparable(state.config) == comparable(resolved)
+    same = state.config is None or same_job(state.config, resolved)
     if sweep and state.kind in ("unfinished", "failed") and same:
         if state.step is not None:
             log.info("%s holds %s of this config: resuming it.", run_dir, state.describe())

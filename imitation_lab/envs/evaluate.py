@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from imitation_lab.data.reference import ScoreFn
-from imitation_lab.rollout import PerEnvQuota, make_vector_env, rollout, split_quota
+from imitation_lab.envs.rollout import PerEnvQuota, make_vector_env, rollout, split_quota
 
 ActFn = Callable[[np.ndarray], np.ndarray]
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from imitation_lab.bounding import bound_for_loss
+from imitation_lab.policy.bounding import bound_for_loss
 
 #: the bound method a member's loss is taken through (None: the raw output, Tianshou's way)
 Through = str | None

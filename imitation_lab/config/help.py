@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from omegaconf import OmegaConf
 
-from imitation_lab.paths import config_dir
+from imitation_lab.config.paths import config_dir
 
 #: the config folder of each app, relative to ``conf/``, and the groups in it that it hides
 APPS: dict[str, tuple[str, tuple[str, ...]]] = {

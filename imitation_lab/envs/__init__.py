@@ -1,0 +1,1 @@
+"""Rollouts in Gymnasium vector envs: the one rollout loop and seeded evaluation."""

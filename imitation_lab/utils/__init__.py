@@ -1,0 +1,1 @@
+"""The floor: atomic file writes, seeding, and a test hook."""
