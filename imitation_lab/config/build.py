@@ -22,8 +22,8 @@ from imitation_lab.collection.builtin import BUILTIN_RECIPES, build_builtin
 from imitation_lab.config.checks import (
     check_actor_output,
     check_actor_sizes,
-    check_bounding,
     check_mlp_inputs,
+    effective_bounding,
     expected_sizes,
 )
 from imitation_lab.config.instantiate import instantiate
@@ -108,7 +108,7 @@ def build_policy(
     """
     bound = cfg.bounding.action_bound_method
     bound = None if bound is None else getattr(bound, "value", bound)
-    check_bounding(action_space, bound, cfg.bounding.action_scaling)
+    bound, scaling = effective_bounding(action_space, bound, bool(cfg.bounding.action_scaling))
     actor = make_actor(cfg, observation_space, action_space)
     check_actor_output(actor, observation_space, action_space)
     optim = instantiate(cfg.optim)(actor.parameters())
@@ -118,10 +118,11 @@ def build_policy(
         optim=optim,
         action_space=action_space,
         observation_space=observation_space,
-        action_scaling=cfg.bounding.action_scaling,
+        action_scaling=scaling,
         action_bound_method=bound,
         lr_scheduler=scheduler,
-        train_through_bound=cfg.bounding.get("train_through_bound", False),
+        train_through_bound=bool(cfg.bounding.get("train_through_bound", False))
+        and bound is not None,
     )
 
 

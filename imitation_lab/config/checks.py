@@ -6,6 +6,7 @@ No Hydra here: callers pass plain values.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,8 @@ from imitation_lab.errors import ConfigError
 
 #: an MLP on more image inputs than this is refused (a CNN actor is the right tool)
 MLP_MAX_IMAGE_INPUTS = 16_384
+
+log = logging.getLogger(__name__)
 
 
 def expected_sizes(observation_space: gym.Space, action_space: gym.Space) -> tuple[int, int]:
@@ -42,17 +45,23 @@ def check_mlp_inputs(observation_space: gym.Space, dataset_id: str) -> None:
             )
 
 
-def check_bounding(action_space: gym.Space, bound_method: str | None, scaling: bool) -> None:
-    """Bounding and scaling act on continuous outputs only; discrete data needs neither."""
+def effective_bounding(
+    action_space: gym.Space, bound_method: str | None, scaling: bool
+) -> tuple[str | None, bool]:
+    """The bound method and scaling a policy gets: as configured for Box actions; none for
+    discrete ones, where Tianshou uses neither ("only used if the action_space is
+    continuous"), with one info line when a configured choice is set aside."""
     if isinstance(action_space, gym.spaces.Box):
-        return
+        return bound_method, scaling
     if scaling or bound_method is not None:
-        raise ConfigError(
-            f"bounding.action_bound_method={bound_method} with "
-            f"bounding.action_scaling={str(scaling).lower()} needs a continuous (Box) action "
-            f"space, but the dataset's action space is {action_space}. Use bounding=none for "
-            "discrete datasets (dataset=cartpole selects it)."
+        log.info(
+            "bounding.action_bound_method=%s, action_scaling=%s apply to continuous (Box) "
+            "actions only: not used for the dataset's %s actions.",
+            bound_method,
+            str(scaling).lower(),
+            action_space,
         )
+    return None, False
 
 
 def check_actor_sizes(configured: Mapping[str, Any], obs_dim: int, act_dim: int) -> None:

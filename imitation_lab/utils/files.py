@@ -1,7 +1,9 @@
 """Atomic file writes: a temp file in the target's folder, fsync, then rename over it.
 
 A process killed mid-write leaves the previous file (or none) in place, never half a file.
-Checkpoints, markers, info files and the dataset cache all write through here.
+Checkpoints, markers, info files and the dataset cache all write through here. Files get the
+mode any other tool's output gets (``0o666`` minus the umask), not ``mkstemp``'s private
+``0o600``: a teammate can read a shared sweep.
 """
 
 from __future__ import annotations
@@ -14,12 +16,20 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def file_mode() -> int:
+    """The mode a new file gets under the current umask (``open(..., "w")``'s)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     """Call ``write(handle)`` on a temp file next to ``path``, fsync it, rename it to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

@@ -108,10 +108,20 @@ def test_scaling_an_unbounded_output_is_rejected() -> None:
         validate(cfg)
 
 
-def test_action_scaling_on_a_discrete_space_is_rejected() -> None:
-    cfg = compose_config(["dataset=cartpole", "bounding=clip"])
-    with pytest.raises(ConfigError, match="Discrete"):
-        build_policy(cfg, OBS, gym.spaces.Discrete(2), total_steps=10)
+@pytest.mark.parametrize("bounding", ["clip", "tanh", "tanh_squash", "none"])
+def test_bounding_is_set_aside_on_a_discrete_space_with_one_line(
+    bounding: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tianshou uses bounding and scaling only for continuous actions: a Discrete dataset
+    trains under any bounding choice (e.g. the default clip), saying so once."""
+    cfg = compose_config(["dataset=cartpole", f"bounding={bounding}"])
+    with caplog.at_level("INFO", logger="imitation_lab.config.checks"):
+        policy = build_policy(cfg, OBS, gym.spaces.Discrete(2), total_steps=10)
+    assert policy.action_scaling is False and policy.action_bound_method is None
+    notes = [r.getMessage() for r in caplog.records if "Box" in r.getMessage()]
+    assert len(notes) == (bounding != "none"), notes
+    if notes:
+        assert "Discrete(2)" in notes[0] and "not used" in notes[0]
 
 
 def test_partials_build_optimizer_and_scheduler() -> None:

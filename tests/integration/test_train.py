@@ -171,3 +171,17 @@ def test_wandb_offline_run_has_the_metrics(tmp_path: Path) -> None:
             assert row["train/loss"] == pytest.approx(local[row["_step"]]["train/loss"])
     run_id = (tmp_path / "wandb_run_id.txt").read_text()
     assert run_files[0].name == f"run-{run_id}.wandb"
+
+
+def test_a_discrete_dataset_by_id_trains_under_the_default_bounding(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``dataset.id=<a Discrete-action id>`` as a user types it keeps the default
+    ``bounding=clip``: it is set aside (Box actions only) with one info line, not refused."""
+    cfg = compose_config(["dataset.id=imitation-lab/cartpole/expert-v0"], tmp_path)
+    assert cfg.bounding.action_bound_method.value == "clip"
+    with caplog.at_level("INFO", logger="imitation_lab.config.checks"):
+        summary = train(cfg)
+    assert summary["step"] == 200 and "final/return_mean" in summary
+    notes = [r.getMessage() for r in caplog.records if "Box" in r.getMessage()]
+    assert len(notes) == 1 and "Discrete(2)" in notes[0], notes
