@@ -83,6 +83,12 @@ def claim(
     )
     if resume:  # what the run dir recorded is data: only the project's own options
         check_targets(resolved, f"Run dir {run_dir}", shipped_targets())
+        if state.step is not None and state.step > int(cfg.trainer.steps):
+            raise ConfigError(
+                f"trainer.steps={cfg.trainer.steps} is below the step of {run_dir}'s checkpoint "
+                f"({state.step}): resuming cannot train backwards. Resume with trainer.steps >= "
+                f"{state.step}, or start a new run in a new dir."
+            )
     cfg.trainer.resume = resume
     return Claim(state=state, resume=resume, step=(state.step or 0) if resume else 0)
 

@@ -159,12 +159,23 @@ def test_a_run_dir_that_holds_a_run_is_never_silently_reused(
     assert tree_hash(run_copy) == before
 
 
-def test_a_refused_resume_changes_nothing_in_the_dir(run_copy: Path, minari_store: Path) -> None:
+@pytest.mark.parametrize(
+    ("changed", "fragment"),
+    [
+        ("optim.lr=0.5", "optim.lr: checkpoint 0.001, now 0.5"),
+        # the sampler and RNG states come from the checkpoint: steps 1-200 ran with seed 0
+        ("seed=7", "seed: checkpoint 0, now 7"),
+        ("trainer.batch_size=32", "trainer.batch_size: checkpoint 64, now 32"),
+        ("trainer.steps=100", "trainer.steps=100 is below the step"),
+    ],
+    ids=["lr", "seed", "batch-size", "fewer-steps"],
+)
+def test_a_refused_resume_changes_nothing_in_the_dir(
+    changed: str, fragment: str, run_copy: Path, minari_store: Path
+) -> None:
     before = tree_hash(run_copy)
-    result = run_cli(
-        train_command(run_copy, *TINY, "trainer.resume=true", "optim.lr=0.5"), minari_store
-    )
-    assert_one_line_error(result, "optim.lr: checkpoint 0.001, now 0.5")
+    result = run_cli(train_command(run_copy, *TINY, "trainer.resume=true", changed), minari_store)
+    assert_one_line_error(result, fragment)
     assert tree_hash(run_copy) == before  # not .hydra/, not dataset_info.json, not train.log
 
 
