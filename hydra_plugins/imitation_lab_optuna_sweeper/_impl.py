@@ -55,6 +55,7 @@ from imitation_lab.runs.hpo import (
     absolute_storage,
     open_storage,
 )
+from imitation_lab.runs.objective import DIRECTION
 
 log = logging.getLogger(__name__)
 STUDY_FILE = "optuna_study.yaml"  # where the report finds the study
@@ -127,11 +128,19 @@ def search_space(lines: Sequence[str]) -> tuple[dict[str, BaseDistribution], dic
 
 
 # ---------------------------------------------------------------- trial bookkeeping
+#: a trial this sweep refused to run (its dir or space belongs to another study): no place
+REFUSED_ATTR = "imitation_lab_refused"
+#: the fixed overrides of the sweeps a study was made by (study user attribute)
+FIXED_ATTR = "imitation_lab_fixed_settings"
+
+
 def counts(trial: FrozenTrial) -> bool:
     """Whether ``trial`` takes one of the study's ``n_trials`` places."""
     if trial.state == TrialState.FAIL:
         attrs = trial.system_attrs
-        return not (attrs.get(INTERRUPTED_ATTR) or attrs.get(SURPLUS_ATTR))
+        return not (
+            attrs.get(INTERRUPTED_ATTR) or attrs.get(SURPLUS_ATTR) or attrs.get(REFUSED_ATTR)
+        )
     return True
 
 
@@ -214,10 +223,12 @@ class OptunaSweeperImpl(Sweeper):
 
     # ------------------------------------------------------------ checks
     def _check(self) -> None:
-        if self.direction not in ("minimize", "maximize"):
+        if self.direction != DIRECTION:
             raise _error(
-                f"hydra.sweeper.direction={self.direction}: use minimize or maximize "
-                "(the train app returns one objective)."
+                f"hydra.sweeper.direction={self.direction}: imitation_lab's apps return a score "
+                f"to {DIRECTION} (the final normalized score, else the mean return), so the "
+                f"best trial would be the worst configuration. Use hydra.sweeper.direction="
+                f"{DIRECTION} (the default)."
             )
         for key, value, ok in (
             ("n_trials", self.n_trials, self.n_trials > 0),
@@ -228,9 +239,11 @@ class OptunaSweeperImpl(Sweeper):
             if not ok:
                 raise _error(f"hydra.sweeper.{key}={value} is out of range: fix it.")
 
-    def _open_study(self, sweep_dir: Path) -> tuple[optuna.Study, str]:
-        url = self.storage_url or f"{JOURNAL}{sweep_dir / 'optuna.journal'}"
-        url = absolute_storage(url)
+    def _storage(self, sweep_dir: Path) -> str:
+        """The study's storage URL (default: a journal file in the sweep dir)."""
+        return absolute_storage(self.storage_url or f"{JOURNAL}{sweep_dir / 'optuna.journal'}")
+
+    def _open_study(self, url: str) -> optuna.Study:
         try:
             storage = open_storage(url)
             study = optuna.create_study(
@@ -254,7 +267,53 @@ class OptunaSweeperImpl(Sweeper):
                 f"hydra.sweeper.direction={study.direction.name.lower()} or use another "
                 "hydra.sweeper.study_name."
             )
-        return study, url
+        return study
+
+    def _check_same_study(self, sweep_dir: Path, url: str, study_name: str | None) -> None:
+        """A sweep dir holds the trials of one study: refuse another one before writing (a
+        sweep without a study_name makes a new study, so it never continues one)."""
+        path = sweep_dir / STUDY_FILE
+        if not path.is_file():
+            return
+        recorded = OmegaConf.load(path)
+        if (recorded.get("storage"), recorded.get("study_name")) != (url, study_name):
+            raise _error(
+                f"{sweep_dir} holds study {recorded.get('study_name')!r} in "
+                f"{recorded.get('storage')}, not {study_name!r} in {url}; nothing was written. "
+                "Use another hydra.sweep.dir, or that study's storage and study_name."
+            )
+
+    def _check_fixed_settings(self, study: optuna.Study, fixed: dict[str, str], url: str) -> None:
+        """The trials of one study must differ only in the searched parameters: a sweep with
+        other fixed settings (another trainer.steps, dataset...) is refused before it asks for
+        a trial, or the best trial would come from another setting."""
+        settings = sorted(f"{k}={v}" for k, v in fixed.items())
+        recorded = study.user_attrs.get(FIXED_ATTR)
+        if recorded is None:
+            study.set_user_attr(FIXED_ATTR, settings)
+            return
+        if list(recorded) != settings:
+            only_there = sorted(set(recorded) - set(settings))
+            only_here = sorted(set(settings) - set(recorded))
+            raise _error(
+                f"study {study.study_name!r} in {url} was made by sweeps with "
+                f"{', '.join(only_there) or '(nothing else)'}; this one has "
+                f"{', '.join(only_here) or '(nothing else)'}: their trials are not comparable. "
+                "Use the same fixed settings, or another hydra.sweeper.study_name."
+            )
+
+    def _reseed(self, study: optuna.Study) -> None:
+        """A seeded sampler continuing a study starts from ``seed + number of trials``: the
+        same seed would replay the first sweep's suggestions (duplicate trials)."""
+        assert self.config is not None
+        seed = OmegaConf.select(self.config, "hydra.sweeper.sampler.seed", default=None)
+        trials = len(study.get_trials(deepcopy=False))
+        if seed is None or trials == 0:
+            return
+        from hydra.utils import instantiate
+
+        study.sampler = instantiate(self.config.hydra.sweeper.sampler, seed=int(seed) + trials)
+        log.info("Sampler seed %d + %d trials already in the study.", int(seed), trials)
 
     # ------------------------------------------------------------ the loop
     def sweep(self, arguments: list[str]) -> None:
@@ -263,9 +322,13 @@ class OptunaSweeperImpl(Sweeper):
         lines = [f"{k!s}={v}" for k, v in (self.params or {}).items()] + list(arguments)
         space, fixed = search_space(lines)
         sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
+        url = self._storage(sweep_dir)
+        self._check_same_study(sweep_dir, url, self.study_name)  # every check before a write
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        study = self._open_study(url)
+        self._check_fixed_settings(study, fixed, url)
+        self._reseed(study)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        study, url = self._open_study(sweep_dir)
         OmegaConf.save(
             OmegaConf.create(
                 {"storage": url, "study_name": study.study_name, "direction": self.direction}
@@ -360,6 +423,7 @@ class OptunaSweeperImpl(Sweeper):
                 break
             job_dir = sweep_dir / str(trial.number)
             if (job_dir / ".hydra").exists():
+                storage.set_trial_system_attr(trial._trial_id, REFUSED_ATTR, True)
                 study.tell(trial, state=TrialState.FAIL)
                 raise _error(
                     f"{job_dir} already holds a run, but study {study.study_name!r} in {url} "
@@ -371,6 +435,7 @@ class OptunaSweeperImpl(Sweeper):
                 for name, distribution in space.items():
                     trial._suggest(name, distribution)
             except ValueError as err:  # a queued retry from a sweep with another space
+                storage.set_trial_system_attr(trial._trial_id, REFUSED_ATTR, True)
                 study.tell(trial, state=TrialState.FAIL)
                 raise _error(
                     f"trial {trial.number} of study {study.study_name!r} has {name} from "

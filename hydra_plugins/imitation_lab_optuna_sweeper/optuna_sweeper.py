@@ -94,7 +94,7 @@ class OptunaSweeperConf:
     defaults: list[Any] = field(default_factory=lambda: [{"sampler": "tpe"}, {"pruner": "none"}])
     sampler: SamplerConf = MISSING
     pruner: PrunerConf = MISSING
-    direction: Direction = Direction.minimize
+    direction: Direction = Direction.maximize  # the train app returns a score to maximize
     # null: a journal file in the sweep dir; sqlite:///<file>, journal:<file> or a DB URL
     storage: str | None = None
     study_name: str | None = None  # needed to share/resume a study (null: a new name)

@@ -131,6 +131,9 @@ def test_killed_sweep_resumes_and_reruns_the_interrupted_trial(
         t.number for t in trials if t.state == TrialState.COMPLETE
     )
     assert not (tmp_path / "sweep" / "1" / DONE).exists()  # the killed job's folder is kept
+    # the re-run's sampler does not replay the first sweep's seed: no two trials are copies
+    params = [tuple(sorted(t.params.items())) for t in trials if t.state == TrialState.COMPLETE]
+    assert len(set(params)) == len(params), params
 
 
 def test_pruned_trials_end_cleanly_and_are_reported(
@@ -169,3 +172,54 @@ def test_bad_storage_is_one_error_line(tmp_path: Path, built_pendulum: Path):
     assert "Traceback" not in sweep.proc.stderr
     (line,) = [ln for ln in sweep.proc.stderr.splitlines() if ln.startswith("error:")]
     assert "nosuchdb://x" in line and "hydra.sweeper.storage" in line
+
+
+def test_the_objective_is_maximized_and_minimize_is_refused(tmp_path: Path, built_pendulum: Path):
+    """Without the preset the sweeper maximizes the score the app returns (before, its default
+    minimized it and named the worst configuration best); minimize is one line, nothing run."""
+    space = ["hydra/sweeper=optuna", "optim.lr=tag(log,interval(1e-4,1e-2))"]
+    sweep = run_sweep(tmp_path / "max", [*space, "hydra.sweeper.n_trials=3"], built_pendulum)
+    assert sweep.proc.returncode == 0, sweep.log[-3000:]
+    results = yaml.safe_load((sweep.dir / "optimization_results.yaml").read_text())
+    values = [json.loads((p / DONE).read_text())["summary"]["final/normalized_score"]
+              for p in sweep.dir.iterdir() if (p / DONE).exists()]  # fmt: skip
+    assert len(values) == 3 and results["best_value"] == pytest.approx(max(values))
+    assert "Best trial" in sweep.log and "maximize" in sweep.log
+    refused = run_sweep(
+        tmp_path / "min", [*space, "hydra.sweeper.direction=minimize"], built_pendulum
+    )
+    assert refused.proc.returncode == 1
+    assert "direction=minimize" in refused.log and "Traceback" not in refused.log
+    assert not (tmp_path / "min").exists()
+
+
+def test_a_sweep_dir_of_another_study_is_refused_before_anything_is_written(
+    tmp_path: Path, built_pendulum: Path
+):
+    sweep_dir = tmp_path / "sweep"
+    first = run_sweep(sweep_dir, [*OPTUNA, "hydra.sweeper.n_trials=1"], built_pendulum)
+    assert first.proc.returncode == 0, first.log[-3000:]
+    before = {p.name: p.read_bytes() for p in sweep_dir.iterdir() if p.is_file()}
+    assert {"optuna_study.yaml", "multirun.yaml"} <= before.keys()
+    other = run_sweep(
+        sweep_dir, [*OPTUNA, "hydra.sweeper.study_name=other", "hydra.sweeper.n_trials=1"],
+        built_pendulum,
+    )  # fmt: skip
+    assert other.proc.returncode == 1
+    assert "holds study 'bc'" in other.log and "nothing was written" in other.log
+    assert {p.name: p.read_bytes() for p in sweep_dir.iterdir() if p.is_file()} == before
+
+
+def test_a_study_is_shared_only_by_sweeps_with_the_same_fixed_settings(
+    tmp_path: Path, built_pendulum: Path
+):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    common = [*OPTUNA, f"hydra.sweeper.storage={url}", "hydra.sweeper.n_trials=2"]
+    first = run_sweep(tmp_path / "a", [*common, "trainer.steps=10"], built_pendulum)
+    assert first.proc.returncode == 0, first.log[-3000:]
+    trials = _trials(url)
+    other = run_sweep(tmp_path / "b", [*common, "trainer.steps=20"], built_pendulum)
+    assert other.proc.returncode == 1
+    assert "trainer.steps=10" in other.log and "trainer.steps=20" in other.log
+    assert len(_trials(url)) == len(trials)  # refused before asking: no FAIL trial, no place
+    assert not (tmp_path / "b" / "0").exists()
