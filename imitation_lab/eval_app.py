@@ -22,14 +22,14 @@ from omegaconf import MISSING, DictConfig
 
 from imitation_lab.cli import one_line_errors, run_module
 from imitation_lab.config import help as app_help
-from imitation_lab.config.paths import config_dir
+from imitation_lab.config.paths import config_dir, register_pid_resolver
 from imitation_lab.data.obs import tree_map
 from imitation_lab.envs.evaluate import EvalResult, evaluate, make_vector_env
 from imitation_lab.errors import ConfigError
 from imitation_lab.inference import LoadedPolicy, load_policy
 from imitation_lab.runs.objective import objective
 from imitation_lab.training.loggers import WandbLogger
-from imitation_lab.utils.files import atomic_write_text
+from imitation_lab.utils.files import atomic_create
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = str(config_dir() / "eval")
@@ -52,6 +52,7 @@ class EvalSchema:
 
 def register_eval_configs() -> None:
     app_help.register_resolver()
+    register_pid_resolver()
     ConfigStore.instance().store(name="eval_schema", node=EvalSchema)
 
 
@@ -110,10 +111,10 @@ def record_videos(policy: LoadedPolicy, folder: Path, episodes: int, seed: int) 
 
 def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Load, check, evaluate; write ``out_dir/eval.json`` last; return what it holds."""
-    if (out_dir / RESULT_FILE).exists():  # two evals started in the same second, or a rerun
+    if (out_dir / RESULT_FILE).exists():  # a re-run into the same hydra.run.dir
         raise ConfigError(
             f"{out_dir / RESULT_FILE} already exists; it was kept. Pass a new "
-            "hydra.run.dir=<dir> (or wait a second: the default dir is time-stamped)."
+            "hydra.run.dir=<dir> (the default dir is new for every eval)."
         )
     policy = load_policy(cfg.checkpoint, env_id=cfg.env_id, device=cfg.device)
     run, trainer = policy.config, policy.config.get("trainer") or {}
@@ -143,7 +144,13 @@ def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     if videos:
         summary["videos"] = record_videos(policy, out_dir / "videos", videos, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / RESULT_FILE, json.dumps(summary, indent=2) + "\n")
+    try:  # never over another eval's result, even one that finished meanwhile
+        atomic_create(out_dir / RESULT_FILE, json.dumps(summary, indent=2) + "\n")
+    except FileExistsError:
+        raise ConfigError(
+            f"{out_dir / RESULT_FILE} was written by another eval meanwhile; it was kept and "
+            "this result was not written. Pass a new hydra.run.dir=<dir>."
+        ) from None
     if wandb_mode is not None:  # after eval.json: W&B never costs the result
         log_to_wandb(summary, policy, out_dir, wandb_mode)
     return summary

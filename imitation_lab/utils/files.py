@@ -41,6 +41,18 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     return path
 
 
+def atomic_create(path: Path, text: str) -> Path:
+    """Write ``text`` to a new file ``path``, whole or not at all; ``FileExistsError`` (and
+    nothing written) when ``path`` exists, even if another process made it a moment ago."""
+    path = Path(path)
+    tmp = atomic_write_text(path.with_name(f".{path.name}.{os.getpid()}.new"), text)
+    try:
+        os.link(tmp, path)  # atomic, and fails rather than replace
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     return atomic_write(path, lambda handle: handle.write(text.encode()))

@@ -1,14 +1,47 @@
-"""Commands and Python snippets as a reader sees them in the README files."""
+"""Commands and Python snippets as a reader sees them in the README files and the docs pages."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from tests.conftest import REPO_ROOT
 
-#: The files whose fenced code blocks are tested (relative to the repo root).
-DOCUMENTS = ("README.md", "experiments/baselines/README.md", "experiments/clip_vs_tanh/README.md")
+
+def _nav_pages(nav: Any) -> Iterator[str]:
+    """The page files of an mkdocs ``nav`` (nested lists of ``{title: page or [...]}``)."""
+    if isinstance(nav, str):
+        yield nav
+    elif isinstance(nav, list):
+        for item in nav:
+            yield from _nav_pages(item)
+    elif isinstance(nav, dict):
+        for value in nav.values():
+            yield from _nav_pages(value)
+
+
+def docs_pages() -> tuple[str, ...]:
+    """Every ``docs/**/*.md``, in the site's reading order (``mkdocs.yml``'s nav), then any
+    page the nav does not list."""
+    config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text())
+    every = sorted(p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "docs").rglob("*.md"))
+    in_nav = [f"docs/{page}" for page in _nav_pages(config.get("nav", []))]
+    return tuple(dict.fromkeys([*(page for page in in_nav if page in every), *every]))
+
+
+#: The files whose fenced code blocks are tested (relative to the repo root), in reading order:
+#: a command runs where it is first seen, so the README's commands come first, then the docs
+#: pages, then the studies (whose commands build on the sweeps documented before them).
+DOCUMENTS = (
+    "README.md",
+    *docs_pages(),
+    "experiments/baselines/README.md",
+    "experiments/clip_vs_tanh/README.md",
+)
 _FENCE = re.compile(r"^```(\w*)\s*$")
 
 
@@ -65,5 +98,10 @@ def documented_commands() -> list[tuple[str, str]]:
 
 
 def python_snippets() -> list[tuple[str, str]]:
-    """``(document, code)`` for every python block."""
-    return [(doc, code) for doc in DOCUMENTS for code in code_blocks(REPO_ROOT / doc, "python")]
+    """``(document, code)`` for every python block (a snippet in two documents once)."""
+    found = {
+        code: doc for doc in reversed(DOCUMENTS) for code in code_blocks(REPO_ROOT / doc, "python")
+    }
+    return sorted(
+        ((doc, code) for code, doc in found.items()), key=lambda item: DOCUMENTS.index(item[0])
+    )

@@ -3,11 +3,17 @@ default output dirs of concurrent commands never collide."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
-from imitation_lab.utils.files import atomic_write_text, file_mode
+import pytest
+
+from imitation_lab.utils.files import atomic_create, atomic_write_text, file_mode
+from tests.reliability.conftest import cli_env
 
 
 def _mode(path: Path) -> int:
@@ -30,3 +36,36 @@ def test_every_file_of_a_run_dir_is_readable_by_the_group(finished_run: Path) ->
     assert {p.name for p in files} >= {"last.pt", "DONE.json", "dataset_info.json", "config.yaml"}
     private = [str(p.relative_to(finished_run)) for p in files if _mode(p) != expected]
     assert not private, f"files not {oct(expected)}: {private}"
+
+
+def test_atomic_create_never_replaces_a_file(tmp_path: Path) -> None:
+    path = atomic_create(tmp_path / "eval.json", "first")
+    with pytest.raises(FileExistsError):
+        atomic_create(path, "second")
+    assert path.read_text() == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]  # no temp file left
+
+
+def test_two_evals_started_together_write_two_results(
+    finished_run: Path, tmp_path: Path, minari_store: Path
+) -> None:
+    """The default output dir is ``outputs/eval/<second>-<pid>``: two evals started in the
+    same second (before: one dir, one eval.json left, both said "Written to") keep both."""
+    command = [sys.executable, "-m", "imitation_lab.eval_app", f"checkpoint={finished_run}"]
+    env = cli_env(minari_store)
+    procs = [
+        subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], outputs
+    results = sorted((tmp_path / "outputs" / "eval").glob("*/eval.json"))
+    assert len(results) == 2
+    assert json.loads(results[0].read_text()) == json.loads(results[1].read_text())
