@@ -67,6 +67,11 @@ def _setting(cfg: DictConfig, key: str, run_value: Any, minimum: int) -> int:
 def summarize(result: EvalResult, policy: LoadedPolicy) -> dict[str, Any]:
     """Mean/std of return, length, normalized score (x100) and success rate, per episode too."""
     out: dict[str, Any] = dict(result.metrics(policy.score_fn))
+    if not policy.own_env:
+        out["normalized_score_note"] = (
+            f"no normalized score: {policy.env_id} is not {policy.metadata.get('env_id')}, "
+            f"where the references of {policy.dataset_id} were measured"
+        )
     out["episodes"] = {
         "returns": result.returns.tolist(),
         "lengths": result.lengths.tolist(),
@@ -203,6 +208,8 @@ def _line(summary: dict[str, Any], path: Path) -> str:
             f"normalized score {summary['normalized_score']:.1f} "
             f"+- {summary['normalized_score_std']:.1f}"
         )
+    elif summary.get("normalized_score_note"):
+        parts.append(summary["normalized_score_note"])
     if "success_rate" in summary:
         parts.append(f"success rate {summary['success_rate']:.2f}")
     return (

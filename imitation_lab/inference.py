@@ -89,9 +89,17 @@ class LoadedPolicy:
         return self.metadata["config"]
 
     @property
+    def own_env(self) -> bool:
+        """Whether it acts in the env its dataset was recorded in (not another ``env_id``)."""
+        return self.env_id == self.metadata.get("env_id")
+
+    @property
     def score_fn(self) -> ScoreFn | None:
-        """``returns -> (return - ref_min) / (ref_max - ref_min)`` with the run's references."""
+        """``returns -> (return - ref_min) / (ref_max - ref_min)`` with the run's references;
+        None in another env (``env_id=``): the references were measured in the dataset's."""
         info = self.metadata.get("dataset_info") or {}
+        if not self.own_env:
+            return None
         return score_fn_from(info.get("ref_min_score"), info.get("ref_max_score"))
 
     def normalized_score(self, returns: np.ndarray) -> np.ndarray | None:

@@ -178,3 +178,24 @@ def test_video_episodes(pendulum_run: Path, tmp_path: Path) -> None:
         return
     result = run_eval(cfg, tmp_path / "eval")
     assert len(result["videos"]) == 1 and Path(result["videos"][0]).stat().st_size > 0
+
+
+def test_another_env_gets_no_normalized_score_from_the_datasets_references(
+    pendulum_run: Path, tmp_path: Path
+) -> None:
+    """``env_id=`` another env with the same spaces scores returns, not a normalized score
+    with the training dataset's references (measured in another env), and says why."""
+    import gymnasium as gym
+
+    env_id = "imitation_lab_test/PendulumLowGravity-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point="gymnasium.envs.classic_control:PendulumEnv",
+                     kwargs={"g": 2.0}, max_episode_steps=200)  # fmt: skip
+    cfg = OmegaConf.create({**_video_cfg(pendulum_run), "video_episodes": 0, "env_id": env_id})
+    result = run_eval(cfg, tmp_path / "eval")
+    assert result["env_id"] == env_id and "return_mean" in result
+    assert "normalized_score" not in result
+    assert "Pendulum-v1" in result["normalized_score_note"]
+    own = run_eval(OmegaConf.create({**_video_cfg(pendulum_run), "video_episodes": 0}),
+                   tmp_path / "own")  # fmt: skip
+    assert "normalized_score" in own and "normalized_score_note" not in own
