@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from imitation_lab.errors import ImitationLabError
+from imitation_lab.errors import ImitationLabError, SweepError
 from imitation_lab.report.across_tasks import across_tasks, write_aggregate
 from imitation_lab.report.aggregate import GroupResult, aggregate
 from imitation_lab.report.improvement import (
@@ -58,12 +60,56 @@ def report(
     sweep_dir = Path(sweep_dir)
     jobs = load_jobs(sweep_dir)
     keys = swept_keys(sweep_dir, jobs)
+    unknown = [k for k in by or () if k not in keys and not any(k in j.overrides for j in jobs)]
+    if unknown:
+        raise SweepError(
+            f"--by {' '.join(unknown)}: no job of {sweep_dir} sets {', '.join(unknown)}; group "
+            f"by its swept keys ({', '.join(keys) or 'none'}) or keys its jobs override."
+        )
     results = aggregate(jobs, keys, metric, by)
     reference = reference or default_reference(results, arm_key)
     if reference is not None:
         attach_improvement(results, arm_key, reference)
     out_dir = Path(out_dir) if out_dir is not None else sweep_dir / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".report-") as staging:
+        _write(jobs, keys, results, sweep_dir, Path(staging), metric, reference, arm_key)
+        _replace_report_files(Path(staging), out_dir)
+    return results
+
+
+#: every file ``report`` writes into its output folder (and the only ones it replaces there)
+REPORT_FILES = (
+    "results.csv", "runs.csv", "curves.csv", "trials.csv", "results.md", "aggregate.csv",
+    "aggregate.md", "profiles.csv", "learning_curves.png", "final_scores.png",
+    "paired_differences.png", "performance_profiles.png", "learning_curves_by_task.png",
+)  # fmt: skip
+
+
+def _replace_report_files(staging: Path, out_dir: Path) -> None:
+    """Move the new report in, file by file (a rename each), then delete what an earlier report
+    wrote that this one did not (other options); files that are not the report's stay."""
+    written = {p.name for p in staging.iterdir()}
+    unexpected = sorted(written - set(REPORT_FILES))
+    assert not unexpected, f"report wrote files it does not list in REPORT_FILES: {unexpected}"
+    for name in sorted(written):
+        os.replace(staging / name, out_dir / name)
+    for name in REPORT_FILES:  # last: an earlier report's file this one did not write
+        if name not in written:
+            (out_dir / name).unlink(missing_ok=True)
+
+
+def _write(
+    jobs: Sequence[Job],
+    keys: Sequence[str],
+    results: list[GroupResult],
+    sweep_dir: Path,
+    out_dir: Path,
+    metric: str,
+    reference: str | None,
+    arm_key: str,
+) -> None:
+    """Every table and figure of the report, into ``out_dir``."""
     write_csv(results, out_dir / "results.csv")
     write_runs_csv(jobs, keys, metric, out_dir / "runs.csv")
     write_curves_csv(results, out_dir / "curves.csv")
@@ -84,7 +130,6 @@ def report(
         write_aggregate(across, metric, out_dir)
         plot_profiles(across, metric, out_dir)
         plot_curves_by_task(results, across, metric, out_dir)
-    return results
 
 
 def data_context(jobs: Sequence[Job]) -> str:

@@ -242,3 +242,33 @@ def test_one_task_writes_no_cross_task_files(report_sweep: Sweep, tmp_path: Path
     assert not (tmp_path / "aggregate.md").exists()
     assert not (tmp_path / "performance_profiles.png").exists()
     assert not (tmp_path / "learning_curves_by_task.png").exists()
+
+
+def test_a_report_rerun_replaces_only_its_own_files(
+    report_sweep: Sweep,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Re-run with other options into the same folder: an earlier report's aggregate and
+    figures that this one does not write are gone (not shown as if they were this report's),
+    the user's own files stay, and nothing is written before a refusal."""
+    monkeypatch.setattr(sys, "argv", ["imitation-lab"])  # the CLI rewrites sys.argv
+    out = tmp_path / "report"
+    out.mkdir()
+    for stale in ("aggregate.md", "aggregate.csv", "profiles.csv", "performance_profiles.png"):
+        (out / stale).write_text("an earlier report, over other tasks\n\n| x |\n\nold table")
+    (out / "notes.txt").write_text("mine")
+    cli_main(["report", str(report_sweep.dir), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "old table" not in printed
+    assert not any((out / name).exists() for name in ("aggregate.md", "profiles.csv"))
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "results.csv").is_file() and not list(out.glob(".report-*"))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["report", str(report_sweep.dir), "--out", str(out), "--by", "nokey"])
+    assert exit_info.value.code == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "--by nokey" in err[0], err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing written
