@@ -29,6 +29,7 @@ from imitation_lab.data.obs import ObsSpec, env_obs_to_torch
 from imitation_lab.data.reference import ScoreFn, score_fn_from
 from imitation_lab.data.store import is_local
 from imitation_lab.errors import CheckpointError, ConfigError, DatasetError, ImitationLabError
+from imitation_lab.policy.bounding import BOUNDS
 from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.training.checkpoint import load_checkpoint
 
@@ -165,6 +166,13 @@ def load_policy(
     except ConfigError as err:
         raise CheckpointError(str(err)) from None
     cfg = OmegaConf.create(metadata["config"])
+    bound = OmegaConf.select(cfg, "bounding.action_bound_method", default=None)
+    if bound is not None and bound not in BOUNDS:
+        raise CheckpointError(
+            f"Checkpoint {checkpoint} records bounding.action_bound_method={bound!r}, which "
+            f"this imitation_lab does not know (it has {', '.join(sorted(BOUNDS))}): written by "
+            "another version? Evaluate it with the version that trained it."
+        )
     cfg.trainer.device = device
     keys = (metadata.get("dataset_info") or {}).get("obs_keys") or cfg.dataset.get("obs_keys")
     frames = int(cfg.dataset.get("frame_stack", 1))

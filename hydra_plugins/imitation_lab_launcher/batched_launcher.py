@@ -17,6 +17,7 @@ from hydra.core.utils import (
     filter_overrides,
     setup_globals,
 )
+from hydra.errors import CompactHydraException
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
@@ -24,6 +25,23 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from hydra_plugins.imitation_lab_launcher import config as _config  # noqa: F401 (registers)
 
 log = logging.getLogger(__name__)
+
+
+class LauncherConfigError(CompactHydraException):
+    """Bad ``hydra.launcher.*`` input: Hydra prints the message alone (no traceback)."""
+
+
+def check_settings(max_members: int | None, n_jobs: int) -> None:
+    """Refuse settings that could only fail later, before any job dir exists."""
+    if max_members is not None and max_members < 1:
+        raise LauncherConfigError(
+            f"error: hydra.launcher.max_members={max_members}: use a number >= 1 (jobs per "
+            "process) or null (no cap)."
+        )
+    if n_jobs < 1:
+        raise LauncherConfigError(
+            f"error: hydra.launcher.n_jobs={n_jobs}: use a number >= 1 (processes at once)."
+        )
 
 
 class BatchedLauncher(Launcher):
@@ -49,6 +67,7 @@ class BatchedLauncher(Launcher):
         from imitation_lab.runs.batched import job_spec, train_jobs
         from imitation_lab.runs.jobs import run_names
 
+        check_settings(self.max_members, self.n_jobs)
         setup_globals()
         assert self.config is not None and self.hydra_context is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)

@@ -77,6 +77,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     from optuna.exceptions import StorageInternalError
     from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+    if url.startswith("sqlite:") and url.removeprefix(SQLITE).strip("/") in ("", ":memory:"):
+        raise ConfigError(
+            f"Optuna storage {url!r} is an in-memory database: the trials (jobs in other "
+            "processes) could not reach it, and the study would be lost at exit. Use "
+            "hydra.sweeper.storage=sqlite:///<file>.db or journal:<file>."
+        )
     try:
         if url.startswith(JOURNAL):
             path = journal_path(url)

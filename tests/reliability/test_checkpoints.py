@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 from pathlib import Path
 
 import minari
@@ -135,3 +136,25 @@ def test_resume_from_a_weights_only_file_says_it_cannot_resume(
     torch.save({k: v for k, v in state.items() if k not in {"rng", "sampler"}}, last)
     line = run_main_in_process(run_copy, ["trainer.resume=true"], monkeypatch, capsys)
     assert f"Checkpoint {last} has no rng, sampler: it cannot resume a run" in line
+
+
+def test_a_checkpoint_with_an_unknown_bound_method_is_one_line(
+    finished_run: Path, tmp_path: Path, minari_store: Path
+) -> None:
+    """A checkpoint from another version (a bound method this one lacks) was a 21-line
+    ValueError in eval; now one line that names the key and the known methods."""
+    from imitation_lab.errors import CheckpointError
+    from imitation_lab.inference import load_policy
+
+    state = torch.load(finished_run / "checkpoints" / "last.pt", weights_only=True)
+    state["metadata"]["config"]["bounding"]["action_bound_method"] = "sigmoid"
+    path = tmp_path / "newer.pt"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=r"action_bound_method='sigmoid'.*clip"):
+        load_policy(path)
+    result = run_cli(
+        [sys.executable, "-m", "imitation_lab.eval_app", f"checkpoint={path}",
+         f"hydra.run.dir={tmp_path / 'eval'}"],
+        minari_store,
+    )  # fmt: skip
+    assert_one_line_error(result, "sigmoid")

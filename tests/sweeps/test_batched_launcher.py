@@ -58,3 +58,21 @@ def test_a_job_with_a_bad_value_fails_alone(tmp_path: Path, built_pendulum: Path
     assert "optim.lr" in failed["message"]
     status = {job.name: job.status for job in load_jobs(sweep.dir)}
     assert status == {job_dir(sweep.dir, 0).name: "done", job_dir(sweep.dir, 1).name: "failed"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [("hydra.launcher.max_members=-1", "max_members=-1"), ("hydra.launcher.n_jobs=0", "n_jobs=0")],
+    ids=["max-members", "n-jobs"],
+)
+def test_launcher_settings_that_cannot_work_are_one_line_before_any_job_dir(
+    setting: str, fragment: str, tmp_path: Path, built_pendulum: Path
+) -> None:
+    sweep = run_sweep(
+        tmp_path / "bad", ["hydra/launcher=batched", setting, "seed=0,1"], built_pendulum
+    )
+    assert sweep.proc.returncode == 1
+    assert "Traceback" not in sweep.log
+    lines = [line for line in sweep.proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and fragment in lines[0], sweep.proc.stderr  # + Hydra's --debug hint
+    assert not list((tmp_path / "bad").glob("*/.hydra"))

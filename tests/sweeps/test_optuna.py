@@ -164,14 +164,23 @@ def test_pruned_trials_end_cleanly_and_are_reported(
     assert "## Pruned jobs" in (sweep.dir / "report" / "results.md").read_text()
 
 
-def test_bad_storage_is_one_error_line(tmp_path: Path, built_pendulum: Path):
-    sweep = run_sweep(
-        tmp_path / "bad", [*OPTUNA, "hydra.sweeper.storage=nosuchdb://x"], built_pendulum
-    )
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [("nosuchdb://x", "cannot be opened"), ("sqlite:///", "in-memory"),
+     ("sqlite:///:memory:", "in-memory")],
+    ids=["unknown", "sqlite-empty", "sqlite-memory"],
+)  # fmt: skip
+def test_bad_storage_is_one_error_line(
+    url: str, fragment: str, tmp_path: Path, built_pendulum: Path
+):
+    """Refused before a trial runs: an in-memory database trained a trial, then failed with a
+    43-line traceback (its jobs open their own, empty, database)."""
+    sweep = run_sweep(tmp_path / "bad", [*OPTUNA, f"hydra.sweeper.storage={url}"], built_pendulum)
     assert sweep.proc.returncode == 1
     assert "Traceback" not in sweep.proc.stderr
     (line,) = [ln for ln in sweep.proc.stderr.splitlines() if ln.startswith("error:")]
-    assert "nosuchdb://x" in line and "hydra.sweeper.storage" in line
+    assert url in line and fragment in line and "hydra.sweeper.storage" in line
+    assert not list((tmp_path / "bad").glob("*/.hydra"))  # no trial ran
 
 
 def test_the_objective_is_maximized_and_minimize_is_refused(tmp_path: Path, built_pendulum: Path):
