@@ -10,10 +10,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from hydra.core.hydra_config import HydraConfig
-
 from imitation_lab.config.help import filtered_completion
-from imitation_lab.errors import ImitationLabError, storage_error_line
+from imitation_lab.errors import EarlyStop, ImitationLabError, storage_error_line
+from imitation_lab.runs.jobs import current_sweep_dir
 from imitation_lab.runs.resume_args import with_saved_overrides
 from imitation_lab.runs.run_dir import DONE
 
@@ -89,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     module = __import__(COMMANDS[command], fromlist=["main"])
     sys.argv = [f"imitation-lab {command}", *rest]
     with filtered_completion(command, rest):
-        run_interruptible(module.main)
+        run_interruptible(module.main, command)
 
 
 def run_module(app: str, app_main) -> None:
@@ -101,23 +100,47 @@ def run_module(app: str, app_main) -> None:
     if COMPLETION_FLAGS & set(sys.argv):
         fix_completion_line()
     with filtered_completion(app, sys.argv[1:]):
-        run_interruptible(app_main)
+        run_interruptible(app_main, app)
 
 
-#: the sweep dir of the running multirun (set by the train app), for the Ctrl-C message
-CURRENT_SWEEP: dict[str, str] = {}
-
-
-def run_interruptible(app_main) -> None:
-    """Run a Hydra app; Ctrl-C of a multirun ends with one line saying what finished and how
-    to run the rest (single runs print their own resume hint), never a traceback."""
+def run_interruptible(app_main, app: str = "train") -> None:
+    """Run a Hydra app; Ctrl-C ends with one line saying what was kept and what to run next
+    (a single training run prints its own resume command), never a traceback."""
     try:
         app_main()
     except KeyboardInterrupt:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        print(f"error: interrupted. {_sweep_progress()}", file=sys.stderr)
+        print(f"error: interrupted. {_interrupted(app)}", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def _interrupted(app: str) -> str:
+    """What an interrupted ``app`` leaves, and what to run next."""
+    sweep_dir = current_sweep_dir()
+    if sweep_dir is not None:
+        return _sweep_progress(sweep_dir)
+    if app == "collect":
+        return (
+            "Nothing was written under the dataset id (collect writes a dataset aside and "
+            "moves it in whole at the end): run the same command again."
+        )
+    if app == "eval":
+        return "No eval.json was written (it is written last): run the same command again."
+    return "Run the same command again."
+
+
+def _sweep_progress(sweep_dir: Path) -> str:
+    """What a stopped sweep leaves: finished jobs kept; the same command runs the rest."""
+    how = (
+        "Run the same command again to finish the sweep: finished jobs are skipped (their "
+        "DONE.json), unfinished ones resume from their last checkpoint."
+    )
+    if not sweep_dir.is_dir():
+        return how
+    jobs = [p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()]
+    done = sum((p / DONE).exists() for p in jobs)
+    return f"{done} of {len(jobs)} started jobs in {sweep_dir} finished. {how}"
 
 
 @contextlib.contextmanager
@@ -128,6 +151,8 @@ def one_line_errors(*, in_sweep: bool = False) -> Iterator[None]:
     is logged and raised, so Hydra marks the job failed and runs the others."""
     try:
         yield
+    except EarlyStop:  # stopped on purpose (a pruned trial): not an error
+        raise
     except Exception as err:
         line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
         if in_sweep:  # Hydra marks the job failed and goes on with the others
@@ -137,25 +162,6 @@ def one_line_errors(*, in_sweep: bool = False) -> Iterator[None]:
             raise
         print(f"error: {line}", file=sys.stderr)
         sys.exit(1)
-
-
-def _sweep_progress() -> str:
-    """What a stopped sweep leaves: finished jobs kept; the same command runs the rest."""
-    how = (
-        "Run the same command again to finish the sweep: finished jobs are skipped (their "
-        "DONE.json), unfinished ones resume from their last checkpoint."
-    )
-    if "dir" in CURRENT_SWEEP:
-        sweep_dir = Path(CURRENT_SWEEP["dir"])
-    elif HydraConfig.initialized():
-        sweep_dir = Path(str(HydraConfig.get().sweep.dir))
-    else:
-        return how
-    if not sweep_dir.is_dir():
-        return how
-    jobs = [p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()]
-    done = sum((p / DONE).exists() for p in jobs)
-    return f"{done} of {len(jobs)} started jobs in {sweep_dir} finished. {how}"
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from omegaconf import MISSING, DictConfig
 
 from imitation_lab.cli import one_line_errors, run_module
 from imitation_lab.config import help as app_help
+from imitation_lab.config.checks import check_device
 from imitation_lab.config.paths import config_dir, register_pid_resolver
 from imitation_lab.data.obs import tree_map
 from imitation_lab.envs.evaluate import EvalResult, evaluate, make_vector_env
@@ -121,6 +122,7 @@ def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             f"{out_dir / RESULT_FILE} already exists; it was kept. Pass a new "
             "hydra.run.dir=<dir> (the default dir is new for every eval)."
         )
+    check_device(str(cfg.device), key="device")  # before a load that would blame the file
     policy = load_policy(cfg.checkpoint, env_id=cfg.env_id, device=cfg.device)
     run, trainer = policy.config, policy.config.get("trainer") or {}
     episodes = _setting(cfg, "episodes", trainer.get("eval_episodes", 10), minimum=1)

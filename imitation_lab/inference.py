@@ -28,6 +28,7 @@ from imitation_lab.data.normalize import Normalizer, normalizer_to_load
 from imitation_lab.data.obs import ObsSpec, env_obs_to_torch
 from imitation_lab.data.reference import ScoreFn, score_fn_from
 from imitation_lab.data.store import is_local
+from imitation_lab.envs.names import package_hint
 from imitation_lab.errors import CheckpointError, ConfigError, DatasetError, ImitationLabError
 from imitation_lab.policy.bounding import BOUNDS
 from imitation_lab.policy.imitation import ImitationPolicy
@@ -131,9 +132,14 @@ def make_env(env_id: str, dataset_id: str | None = None, **kwargs: Any) -> gym.E
     try:
         return gym.make(env_id, **kwargs)
     except gym.error.Error as err:
+        hint = package_hint(env_id)
+        fix = (
+            f"Its package is installed but not imported: pass env_id={hint}."
+            if hint
+            else "Install its package, or pass env_id=<an installed gymnasium id>."
+        )
         raise CheckpointError(
-            f"Env {env_id!r} of the checkpoint cannot be created ({type(err).__name__}: {err}). "
-            "Install its package, or pass env_id=<an installed gymnasium id>."
+            f"Env {env_id!r} cannot be created ({type(err).__name__}: {err}). {fix}"
         ) from err
 
 

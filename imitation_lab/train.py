@@ -11,7 +11,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from imitation_lab.cli import CURRENT_SWEEP, one_line_errors, run_module
+from imitation_lab.cli import one_line_errors, run_module
 from imitation_lab.config.identity import resolved_config
 from imitation_lab.config.paths import config_dir
 from imitation_lab.config.schemas import register_configs
@@ -24,6 +24,7 @@ from imitation_lab.runs.jobs import (
     in_sweep,
     job_overrides,
     member_specs,
+    note_sweep_dir,
     resume_command,
     run_dir_of,
     run_names,
@@ -52,7 +53,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """
     run_dir = run_dir_of(cfg)
     if in_sweep():
-        CURRENT_SWEEP["dir"] = str(HydraConfig.get().sweep.dir)
+        note_sweep_dir(str(HydraConfig.get().sweep.dir))
     with owned(run_dir):
         state = inspect_run(run_dir)
         started = False

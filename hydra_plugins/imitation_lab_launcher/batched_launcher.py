@@ -65,7 +65,7 @@ class BatchedLauncher(Launcher):
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
         from imitation_lab.runs.batched import job_spec, train_jobs
-        from imitation_lab.runs.jobs import run_names
+        from imitation_lab.runs.jobs import note_sweep_dir, run_names
 
         check_settings(self.max_members, self.n_jobs)
         setup_globals()
@@ -73,6 +73,7 @@ class BatchedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        note_sweep_dir(sweep_dir)  # for the Ctrl-C line: N of M started jobs finished
         log.info(
             "Batched launcher (max_members=%s, n_jobs=%d): %d jobs, sweep output dir: %s",
             self.max_members,

@@ -109,13 +109,14 @@ def check_actor_output(
         )
 
 
-def check_device(device: str) -> None:
-    """``trainer.device`` must name a device torch can use here; say which ones it can."""
+def check_device(device: str, key: str = "trainer.device") -> None:
+    """``key`` (``trainer.device``, eval's ``device``) must name a device torch can use here;
+    say which ones it can."""
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise ConfigError(
-            f"trainer.device={device!r} is not a torch device ({err}). Use cpu, cuda or cuda:N."
+            f"{key}={device!r} is not a torch device ({err}). Use cpu, cuda or cuda:N."
         ) from None
     if parsed.type == "cpu":
         return
@@ -123,15 +124,15 @@ def check_device(device: str) -> None:
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
             raise ConfigError(
-                f"trainer.device={device} but torch {torch.__version__} sees no CUDA device "
-                "here (torch.cuda.is_available() is False). Use trainer.device=cpu, or install "
-                "a CUDA build of torch on a machine with a GPU."
+                f"{key}={device} but torch {torch.__version__} sees no CUDA device here "
+                f"(torch.cuda.is_available() is False). Use {key}=cpu, or install a CUDA build "
+                "of torch on a machine with a GPU."
             )
         if parsed.index is not None and parsed.index >= count:
             raise ConfigError(
-                f"trainer.device={device} but this machine has {count} CUDA device(s): "
+                f"{key}={device} but this machine has {count} CUDA device(s): "
                 f"{', '.join(f'cuda:{i}' for i in range(count))}."
             )
         return
     if parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"trainer.device={device} but MPS is not available here; use cpu.")
+        raise ConfigError(f"{key}={device} but MPS is not available here; use cpu.")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imitation_lab.config import build, identity
-from imitation_lab.errors import ImitationLabError
+from imitation_lab.errors import EarlyStop, ImitationLabError
 from imitation_lab.runs.claim import claim, record_refused_start
 from imitation_lab.runs.group import MemberSpec, train_group
 from imitation_lab.runs.objective import objective
@@ -36,10 +36,14 @@ class JobResult:
     summary: dict[str, float] | None = None
     error: BaseException | None = None
     skipped: bool = False
+    stopped: EarlyStop | None = None  # stopped on purpose (a pruned trial)
 
     @property
     def objective(self) -> float | None:
-        """What the train app returns to sweepers (``runs.objective``; None: not evaluated)."""
+        """What the train app returns to sweepers (``runs.objective``; None: not evaluated;
+        a pruned trial: the value it was pruned at, as the train app returns it)."""
+        if self.stopped is not None:
+            return getattr(self.stopped, "value", None)
         return objective(self.summary or {}, required=False)
 
 
@@ -55,6 +59,9 @@ def _run_group(specs: list[MemberSpec]) -> list[JobResult]:
     """Train one group (in this process); a group-wide error fails each of its jobs."""
     try:
         outcomes = train_group(specs)
+    except EarlyStop as stop:  # a pruned Optuna trial: its run dir says so, not a failure
+        log.info("Group of %d jobs stopped early: %s", len(specs), stop)
+        return [JobResult(stopped=stop) for _ in specs]
     except Exception as err:
         log.error("Group of %d jobs failed: %s: %s", len(specs), type(err).__name__, err)
         return [JobResult(error=err) for _ in specs]

@@ -52,6 +52,9 @@ class TrialPruned(EarlyStop):
         super().__init__(f"trial {trial} pruned at step {step} (objective {value:.3f})")
         self.trial, self.step, self.value = trial, step, value
 
+    def __reduce__(self) -> tuple:  # back from a launcher's worker process, whole
+        return (type(self), (self.trial, self.step, self.value))
+
 
 def absolute_storage(url: str, cwd: Path | None = None) -> str:
     """``url`` with a relative sqlite/journal file made absolute (jobs run elsewhere)."""

@@ -20,6 +20,25 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from imitation_lab.config.build import RunNames
 from imitation_lab.config.identity import is_compared, resolved_config
 from imitation_lab.runs.group import MemberSpec
+from imitation_lab.runs.resume_args import hydra_quoted
+
+#: the sweep dir of the multirun this process runs (set by the train app and the batched
+#: launcher as they start), for the Ctrl-C message
+_CURRENT_SWEEP: dict[str, Path] = {}
+
+
+def note_sweep_dir(sweep_dir: Path | str) -> None:
+    """Record the sweep dir of the running multirun (what an interrupted sweep reports)."""
+    _CURRENT_SWEEP["dir"] = Path(sweep_dir)
+
+
+def current_sweep_dir() -> Path | None:
+    """The running multirun's sweep dir, or None outside one."""
+    if "dir" in _CURRENT_SWEEP:
+        return _CURRENT_SWEEP["dir"]
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return Path(str(HydraConfig.get().sweep.dir))
+    return None
 
 
 def run_dir_of(cfg: DictConfig) -> Path:
@@ -75,7 +94,7 @@ def resume_command(overrides: list[str], run_dir: Path | str) -> str:
         for o in overrides
         if o.lstrip("+~").partition("=")[0] not in {"trainer.resume", "hydra.run.dir"}
     ]
-    args = [*kept, "trainer.resume=true", f"hydra.run.dir={run_dir}"]
+    args = [*kept, "trainer.resume=true", f"hydra.run.dir={hydra_quoted(str(run_dir))}"]
     return shlex.join(["python", "-m", "imitation_lab.train", *args])
 
 

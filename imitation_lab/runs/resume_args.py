@@ -12,12 +12,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 #: flags after which the command is no training run: a sweep, completion, help
 NOT_A_RESUME = {"-m", "--multirun", "-sc", "--shell-completion", "-h", "--help", "--hydra-help"}
 TRUE = {"true", "True", "1", "yes"}
 #: keys the resume command itself sets; never taken from the saved overrides
 OWN_KEYS = {"trainer.resume", "hydra.run.dir"}
+
+
+def hydra_quoted(value: str) -> str:
+    """``value`` as a Hydra override value that parses back to exactly ``value``: as is where
+    Hydra reads it so, else single-quoted (a path with ``(``, ``,``, ``=``, ``'`` or ``[``)."""
+    try:
+        parsed = OverridesParser.create().parse_override(f"key={value}").value()
+    except Exception:
+        parsed = None
+    if parsed == value:
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def override_key(override: str) -> str:

@@ -19,6 +19,7 @@ import fcntl
 import json
 import logging
 import os
+import shlex
 import socket
 import time
 import traceback
@@ -31,6 +32,7 @@ import yaml
 
 from imitation_lab.config.identity import same_job
 from imitation_lab.errors import ImitationLabError
+from imitation_lab.runs.resume_args import hydra_quoted
 from imitation_lab.training.checkpoint import load_checkpoint
 from imitation_lab.utils.files import atomic_write_json, atomic_write_text, read_json
 
@@ -245,8 +247,9 @@ def decide_resume(
             "changed. Run the sweep into a new hydra.sweep.dir, or move that job dir away."
         )
     command = " ".join(part for part in command.split() if not part.startswith("hydra.run.dir"))
+    run_arg = shlex.quote(f"hydra.run.dir={hydra_quoted(str(run_dir))}")
     raise RunDirError(
         f"Run dir {run_dir} already holds {state.describe()}; nothing was changed. Continue "
-        f"it: `{command} trainer.resume=true hydra.run.dir={run_dir}`, or start a new run in "
-        "a new dir (leave hydra.run.dir unset)."
+        f"it: `{command} trainer.resume=true {run_arg}`, or start a new run in a new dir "
+        "(leave hydra.run.dir unset)."
     )

@@ -109,3 +109,56 @@ def test_an_actor_head_that_does_not_fit_the_action_space_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"needs \(2, 2\) \(logits, one per discrete action\)"):
         check_actor_output(ContinuousHead(), obs_space, gym.spaces.Discrete(2))
     check_actor_output(ContinuousHead(), obs_space, gym.spaces.Box(-1.0, 1.0, (1,)))  # fits
+
+
+def test_interrupted_apps_say_what_was_kept(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C outside a sweep: collect and eval say what they kept (before, collect talked
+    about finishing a sweep)."""
+    from imitation_lab.cli import run_interruptible
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    for app, fragment in (("collect", "Nothing was written under the dataset id"),
+                          ("eval", "No eval.json was written")):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            run_interruptible(interrupted, app)
+        assert exit_info.value.code == 130
+        (line,) = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert line.startswith("error: interrupted.") and fragment in line
+        assert "sweep" not in line
+
+
+def test_eval_on_a_device_this_machine_lacks_names_the_device(
+    finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, eval device=cuda on a CPU machine blamed a checkpoint/env mismatch."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from imitation_lab.errors import ConfigError
+    from imitation_lab.eval_app import run_eval
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = OmegaConf.create({"checkpoint": str(finished_run), "episodes": 1, "num_envs": 1,
+                            "seed": None, "env_id": None, "device": "cuda",
+                            "video_episodes": 0})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^device=cuda but torch .* sees no CUDA device"):
+        run_eval(cfg, tmp_path / "eval")
+    assert not (tmp_path / "eval").exists()
+
+
+def test_an_env_of_an_installed_but_unimported_package_names_its_prefix(
+    finished_run: Path, tmp_path: Path, minari_store: Path
+) -> None:
+    """``eval env_id=PointMaze_Open-v3`` needs ``gymnasium_robotics:`` (installed here), not
+    "install its package" (a fresh process, where nothing imported gymnasium_robotics)."""
+    pytest.importorskip("gymnasium_robotics")
+    import sys
+
+    result = run_cli(
+        [sys.executable, "-m", "imitation_lab.eval_app", f"checkpoint={finished_run}",
+         "env_id=PointMaze_Open-v3", f"hydra.run.dir={tmp_path / 'eval'}"],
+        minari_store,
+    )  # fmt: skip
+    assert_one_line_error(result, "env_id=gymnasium_robotics:PointMaze_Open-v3")

@@ -257,9 +257,13 @@ def test_a_killed_sweep_job_resumes_when_the_sweep_is_run_again(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("launcher", "started"), [([], 1), (["hydra/launcher=batched"], 2)], ids=["basic", "batched"]
+)
 def test_ctrl_c_of_a_sweep_says_what_finished_and_how_to_go_on(
-    tmp_path: Path, minari_store: Path
+    launcher: list[str], started: int, tmp_path: Path, minari_store: Path
 ) -> None:
+    """One line, with how many started jobs finished (the batched launcher omitted it)."""
     from tests.sweeps.conftest import TINY as SWEEP_TINY
     from tests.sweeps.conftest import sweep_env
 
@@ -271,6 +275,7 @@ def test_ctrl_c_of_a_sweep_says_what_finished_and_how_to_go_on(
             "imitation_lab.train",
             "-m",
             *SWEEP_TINY,
+            *launcher,
             "trainer.steps=3000",
             "seed=0,1",
             f"hydra.sweep.dir={sweep_dir}",
@@ -289,7 +294,8 @@ def test_ctrl_c_of_a_sweep_says_what_finished_and_how_to_go_on(
         proc.kill()
     assert proc.returncode == 130, stderr[-2000:]
     assert "Traceback" not in stderr, stderr[-3000:]
-    assert "error: interrupted. 0 of 1 started jobs" in stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and f"error: interrupted. 0 of {started} started jobs" in lines[0]
     assert "Run the same command again" in stderr
 
 

@@ -136,12 +136,14 @@ def test_killed_sweep_resumes_and_reruns_the_interrupted_trial(
     assert len(set(params)) == len(params), params
 
 
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=batched"]], ids=["basic", "batched"])
 def test_pruned_trials_end_cleanly_and_are_reported(
-    tmp_path: Path, built_pendulum: Path, capsys: pytest.CaptureFixture[str]
+    launcher: list[str], tmp_path: Path, built_pendulum: Path, capsys: pytest.CaptureFixture[str]
 ):
     sweep = run_sweep(
         tmp_path / "pruned",
         [
+            *launcher,
             *OPTUNA,
             "hydra.sweeper.n_trials=2",
             "hydra/sweeper/pruner=threshold",  # deterministic: no score reaches 1000
@@ -151,6 +153,7 @@ def test_pruned_trials_end_cleanly_and_are_reported(
     )
     assert sweep.proc.returncode == 0, sweep.log[-3000:]
     assert "Traceback" not in sweep.log
+    assert "ERROR" not in sweep.log and "failed" not in sweep.log  # pruned is no failure
     study = yaml.safe_load((sweep.dir / "optuna_study.yaml").read_text())
     trials = _trials(study["storage"])  # storage null: a journal in the sweep dir
     assert [t.state for t in trials] == [TrialState.PRUNED] * 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shlex
 
+import pytest
+
 from imitation_lab.runs.jobs import resume_command
 
 
@@ -27,3 +29,15 @@ def test_resume_command_keeps_overrides_quoted_and_replaces_resume_and_run_dir()
         "trainer.resume=true",
         "hydra.run.dir=outputs/train/my run",
     ]
+
+
+@pytest.mark.parametrize(
+    "run_dir", ["outputs/my run", "runs/run (1)", "a,b", "it's", "x=y", "x[1]"]
+)
+def test_the_run_dir_is_hydra_quoted_where_hydra_would_misread_it(run_dir: str) -> None:
+    """Pasting the printed command works for any folder name: the shell gives Hydra the
+    override, and Hydra reads back exactly the folder (before: a parse error or a sweep)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    last = shlex.split(resume_command(["logger=none"], run_dir))[-1]
+    assert OverridesParser.create().parse_override(last).value() == run_dir
