@@ -12,7 +12,7 @@ from pathlib import Path
 
 from imitation_lab.config.help import filtered_completion
 from imitation_lab.errors import EarlyStop, ImitationLabError, storage_error_line
-from imitation_lab.runs.jobs import current_sweep_dir
+from imitation_lab.runs.jobs import current_sweep_dir, job_failure
 from imitation_lab.runs.resume_args import with_saved_overrides
 from imitation_lab.runs.run_dir import DONE
 
@@ -155,9 +155,10 @@ def one_line_errors(*, in_sweep: bool = False) -> Iterator[None]:
         raise
     except Exception as err:
         line = str(err) if isinstance(err, ImitationLabError) else storage_error_line(err)
-        if in_sweep:  # Hydra marks the job failed and goes on with the others
+        if in_sweep:  # Hydra marks the job failed, goes on with the others, and at the end
             log.error("Job failed (%s: %s); the other jobs continue.", type(err).__name__, err)
-            raise
+            raise job_failure(err) from err  # prints a user error as one line
+
         if line is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"error: {line}", file=sys.stderr)

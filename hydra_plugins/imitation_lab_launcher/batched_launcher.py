@@ -65,7 +65,7 @@ class BatchedLauncher(Launcher):
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
         from imitation_lab.runs.batched import job_spec, train_jobs
-        from imitation_lab.runs.jobs import note_sweep_dir, run_names
+        from imitation_lab.runs.jobs import job_failure, note_sweep_dir, run_names
 
         check_settings(self.max_members, self.n_jobs)
         setup_globals()
@@ -99,8 +99,8 @@ class BatchedLauncher(Launcher):
         for ret, result in zip(returns, results, strict=True):
             if result.error is None:
                 ret.status, ret.return_value = JobStatus.COMPLETED, result.objective
-            else:
-                ret.status, ret.return_value = JobStatus.FAILED, result.error
+            else:  # a user error ends the sweep with its one line, a bug with its traceback
+                ret.status, ret.return_value = JobStatus.FAILED, job_failure(result.error)
         return returns
 
     def _prepare(

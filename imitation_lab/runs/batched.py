@@ -64,6 +64,8 @@ def _run_group(specs: list[MemberSpec]) -> list[JobResult]:
         return [JobResult(stopped=stop) for _ in specs]
     except Exception as err:
         log.error("Group of %d jobs failed: %s: %s", len(specs), type(err).__name__, err)
+        for spec in specs:  # a group that failed before it started: each job on record
+            record_refused_start(spec.run_dir, inspect_run(spec.run_dir), spec.hydra_files, err)
         return [JobResult(error=err) for _ in specs]
     return [JobResult(summary=o.summary, error=o.error) for o in outcomes]
 

@@ -14,13 +14,31 @@ from pathlib import Path
 
 import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from imitation_lab.config.build import RunNames
 from imitation_lab.config.identity import is_compared, resolved_config
+from imitation_lab.errors import ImitationLabError
 from imitation_lab.runs.group import MemberSpec
 from imitation_lab.runs.resume_args import hydra_quoted
+
+
+class JobFailed(CompactHydraException):
+    """A sweep job's user error (bad value, missing dataset...) as the one line Hydra prints at
+    the end of the sweep (``error: ...``), instead of the traceback of the original error."""
+
+
+def job_failure(error: BaseException) -> BaseException:
+    """What a failed sweep job returns to Hydra: ``JobFailed`` for a user error (its message
+    is the whole story), the error itself for a bug (its traceback is needed)."""
+    if isinstance(error, ImitationLabError):
+        failure = JobFailed(f"error: {error}")
+        failure.__cause__ = error
+        return failure
+    return error
+
 
 #: the sweep dir of the multirun this process runs (set by the train app and the batched
 #: launcher as they start), for the Ctrl-C message

@@ -76,3 +76,23 @@ def test_launcher_settings_that_cannot_work_are_one_line_before_any_job_dir(
     lines = [line for line in sweep.proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and fragment in lines[0], sweep.proc.stderr  # + Hydra's --debug hint
     assert not list((tmp_path / "bad").glob("*/.hydra"))
+
+
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=batched"]], ids=["basic", "batched"])
+def test_jobs_that_fail_at_start_are_on_record_and_the_sweep_ends_with_one_line(
+    launcher: list[str], tmp_path: Path, built_pendulum: Path
+) -> None:
+    """A missing dataset fails every job before it trains: each job dir has its ``.hydra/``
+    and ``FAILED.json`` (the report lists them as failed, never as done), and the sweep ends
+    with the one line a single run gives (before, the batched launcher left empty dirs and a
+    traceback)."""
+    sweep = run_sweep(
+        tmp_path / "missing", [*launcher, "dataset.id=nosuch/thing-v0", "seed=0,1"], built_pendulum
+    )
+    assert sweep.proc.returncode == 1
+    assert "Traceback" not in sweep.log
+    lines = [line for line in sweep.proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "nosuch/thing-v0" in lines[0], sweep.proc.stderr[-3000:]
+    jobs = load_jobs(sweep.dir)
+    assert [job.status for job in jobs] == ["failed", "failed"]
+    assert all("DatasetError" in job.error for job in jobs)
