@@ -14,6 +14,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
+import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +26,7 @@ from typing import Any
 from imitation_lab.config import build, identity
 from imitation_lab.errors import EarlyStop, ImitationLabError
 from imitation_lab.runs.claim import claim, record_refused_start
-from imitation_lab.runs.group import MemberSpec, train_group
+from imitation_lab.runs.group import LOG_FORMAT, MemberSpec, train_group
 from imitation_lab.runs.objective import objective
 from imitation_lab.runs.run_dir import inspect_run, owned
 
@@ -80,10 +84,11 @@ def train_jobs(
     alone (``FAILED.json``) before anything trains.
     """
     results: list[JobResult | None] = [None] * len(specs)
-    with contextlib.ExitStack() as locks:
+    locks = {index: contextlib.ExitStack() for index in range(len(specs))}
+    try:
         keyed: list[tuple[int, int]] = []  # (job index, the step it starts from)
         for index, spec in enumerate(specs):
-            outcome = _claim(spec, locks)
+            outcome = _claim(spec, locks[index])
             if isinstance(outcome, JobResult):
                 results[index] = outcome
             else:
@@ -102,14 +107,62 @@ def train_jobs(
         else:
             from joblib import Parallel, delayed
 
+            # each worker holds its own jobs' locks (and dies with this process): released
+            # here the moment before, so a dead launcher never leaves training without a lock
+            for group in groups:
+                for index in group:
+                    locks[index].close()
+            level = logging.getLogger().getEffectiveLevel()
             group_results = Parallel(n_jobs=n_jobs, backend="loky")(
-                delayed(_run_group)(members) for members in group_specs
+                delayed(_run_group_in_worker)(members, os.getpid(), level)
+                for members in group_specs
             )
         for group, outcome in zip(groups, group_results, strict=True):
             for index, result in zip(group, outcome, strict=True):
                 results[index] = result
+    finally:
+        for stack in locks.values():
+            stack.close()
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
+
+
+def _run_group_in_worker(specs: list[MemberSpec], launcher_pid: int, level: int) -> list[JobResult]:
+    """``_run_group`` in a worker process: logs as the launcher does (console and each job's
+    ``train.log``), holds its jobs' locks, and exits when the launcher is gone (kill -9): an
+    orphan must not go on training into dirs a re-run will claim."""
+    _log_like_the_launcher(level)
+    threading.Thread(target=_exit_with, args=(launcher_pid,), daemon=True).start()
+    with contextlib.ExitStack() as locks:
+        try:
+            for spec in specs:
+                locks.enter_context(owned(spec.run_dir))
+        except ImitationLabError as err:  # taken in the moment between launcher and worker
+            return [JobResult(error=err) for _ in specs]
+        return _run_group(specs)
+
+
+def _exit_with(launcher_pid: int, poll_s: float = 0.5) -> None:
+    """Exit this process as soon as its launcher process is gone (a watchdog thread)."""
+    while True:
+        try:
+            os.kill(launcher_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        if os.getppid() == 1:  # re-parented: the launcher died (its pid may be reused)
+            os._exit(1)
+        time.sleep(poll_s)
+
+
+def _log_like_the_launcher(level: int) -> None:
+    """A fresh worker logs nothing below WARNING: give it the launcher's level and a console
+    handler in its format (the group adds each job's ``train.log``)."""
+    root = logging.getLogger()
+    root.setLevel(level)
+    if not any(isinstance(h, logging.StreamHandler) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
 
 
 def _claim(spec: MemberSpec, locks: contextlib.ExitStack) -> JobResult | int:

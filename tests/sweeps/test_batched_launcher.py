@@ -96,3 +96,64 @@ def test_jobs_that_fail_at_start_are_on_record_and_the_sweep_ends_with_one_line(
     jobs = load_jobs(sweep.dir)
     assert [job.status for job in jobs] == ["failed", "failed"]
     assert all("DatasetError" in job.error for job in jobs)
+
+
+def test_workers_die_with_their_launcher_and_a_rerun_resumes_cleanly(
+    tmp_path: Path, built_pendulum: Path
+) -> None:
+    """kill -9 of a launcher with two worker processes: the workers (each holding its jobs'
+    locks) exit instead of training on as orphans, and the same command resumes both jobs from
+    their checkpoints (before: orphans and the re-run wrote into the same dirs: step 9600 then
+    8700 in metrics.jsonl). The workers log as the launcher does (train.log, console)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.pausing import pause_env
+    from tests.sweeps.conftest import TINY, sweep_env
+
+    sweep_dir, pause = tmp_path / "sweep", tmp_path / "pause"
+    overrides = ["hydra/launcher=batched", "hydra.launcher.n_jobs=2", "seed=0,1",
+                 "trainer.steps=300", "trainer.checkpoint_every=100"]  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imitation_lab.train", "-m", *TINY, *overrides,
+         f"hydra.sweep.dir={sweep_dir}"],
+        cwd=tmp_path, env=sweep_env(built_pendulum) | pause_env(pause, 100),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while len(list(pause.glob("step-100-*"))) < 2:  # both workers wait after step 100
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        workers = [int(p.name.rsplit("-", 1)[1]) for p in pause.glob("step-100-*")]
+        assert proc.pid not in workers  # two worker processes
+        os.kill(proc.pid, signal.SIGKILL)  # the launcher alone
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    deadline = time.monotonic() + 20
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers), "orphaned workers kept running"
+
+    again = run_sweep(sweep_dir, overrides, built_pendulum)
+    assert again.proc.returncode == 0, again.log[-3000:]
+    assert again.log.count("resuming it") == 2
+    assert again.log.count("Final:") == 2  # the workers' console lines reach the console
+    for num in (0, 1):
+        job = job_dir(sweep_dir, num)
+        lines = [json.loads(x) for x in (job / "metrics.jsonl").read_text().splitlines()]
+        steps = [x["step"] for x in lines if "train/loss" in x]
+        assert steps == sorted(set(steps)) and steps[-1] == 300  # no step twice, none back
+        assert "step 300:" in (job / "train.log").read_text()  # the worker's log lines
