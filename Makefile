@@ -12,7 +12,7 @@ TORCH_INDEX ?= $(if $(shell command -v nvidia-smi 2>/dev/null),,https://download
 # One quick try (no retries, 10 s timeout); an unreachable index falls back to the default one.
 TORCH_INSTALL := $(if $(TORCH_INDEX),$(PIP) install --index-url $(TORCH_INDEX) --timeout 10 --retries 0 $(TORCH) || { echo "warning: $(TORCH_INDEX) unreachable: torch from the default index" >&2; $(PIP) install -c constraints-cpu.txt $(TORCH); },$(PIP) install $(TORCH))
 
-.PHONY: install train test lint clean
+.PHONY: install train test lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,13 @@ PYTEST_ARGS ?=
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && exit 0 || exit $$rc
 
+## The docs site into site/ (mkdocs.yml); --strict: a broken link or API reference fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: install
-	$(BIN)/ruff check imitation_lab tests benchmarks hydra_plugins
-	$(BIN)/ruff format --check imitation_lab tests benchmarks hydra_plugins
+	$(BIN)/ruff check imitation_lab tests benchmarks hydra_plugins docs
+	$(BIN)/ruff format --check imitation_lab tests benchmarks hydra_plugins docs/hooks
 
 clean:
-	rm -rf outputs multirun MUJOCO_LOG.TXT .pytest_cache
+	rm -rf outputs multirun site MUJOCO_LOG.TXT .pytest_cache

@@ -1,5 +1,6 @@
-"""How each documented command is tested. Every command in the READMEs' bash blocks needs an
-entry here (a new command without one fails the suite).
+"""How each documented command is tested. Every command in the bash blocks of the READMEs and
+of the docs pages (``docs/**/*.md``; ``extract.DOCUMENTS``) needs an entry here (a new command
+without one fails the suite; a command that moves between documents keeps its entry).
 
 * ``Run``: run exactly as written, in a fresh copy of the repo, with only the ``budget``
   arguments appended (fewer steps / episodes / seeds / trials), then check what it wrote.
@@ -8,6 +9,9 @@ entry here (a new command without one fails the suite).
 * ``Skip``: not a Hydra command and not runnable inside the suite (installs, the suite itself).
 
 Placeholders such as ``<run>`` are filled from the workspace (the newest match of a glob).
+Commands run in reading order (README, the docs pages in ``mkdocs.yml``'s nav order, the
+studies' READMEs), each where it is first seen, so a command that reads another's output must
+come after it (noted below where it matters).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ class Skip:
 
 DONE = "DONE.json"
 PLANS: dict[str, Run | Compose | Skip] = {
-    # ---------------------------------------------------------------- two commands
+    # ---------------------------------------------------------------- two commands (README, docs)
     "make train": Skip("creates .venv and installs; the closing note's fresh-clone check runs it"),
     "make test": Skip("is this suite (CI's .ci/run calls it)"),
     "python3 -m venv .venv && . .venv/bin/activate": Skip("creates a venv"),
@@ -72,8 +76,9 @@ PLANS: dict[str, Run | Compose | Skip] = {
         "installs the project (what .ci/run and make do)"
     ),
     "python -m pytest -q": Skip("is this suite"),
+    "make docs": Skip("builds the docs site: tests/readme/test_docs.py runs the same build"),
     "python -m imitation_lab.train": Run(TRAIN, creates={f"outputs/train/*/{DONE}": 1}),
-    # ---------------------------------------------------------------- usage
+    # -------------------------------------------------------- train (docs/tutorials/training.md)
     "python -m imitation_lab.train dataset=cartpole": Run(TRAIN, creates={"outputs/train/*": 1}),
     "python -m imitation_lab.train dataset=pointmaze_umaze": Run(
         TRAIN, creates={f"outputs/train/*/{DONE}": 1}
@@ -106,7 +111,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train trainer.resume=true hydra.run.dir=outputs/train/<run>": Run(
         TRAIN, fill={"<run>": "outputs/train/*"}, prints=("Resumed from",)
     ),
-    # ---------------------------------------------------------------- eval
+    # ---------------------------------------------------------------- eval (docs/tutorials/eval.md)
     "imitation-lab eval checkpoint=outputs/train/<run>": Run(
         ("episodes=1", "num_envs=1"),
         fill={"<run>": "outputs/train/*/checkpoints/best.pt"},
@@ -119,7 +124,9 @@ PLANS: dict[str, Run | Compose | Skip] = {
         fill={"<run>": "outputs/train/*/checkpoints/last.pt"},
         creates={"outputs/eval/*/eval.json": 1},
     ),
-    # ---------------------------------------------------------------- collect
+    # ----------------------------------------------------- collect (docs/tutorials/datasets.md)
+    # source=checkpoint loads the newest run with a best.pt: the pendulum runs of the pages
+    # before; it stays above the page's Dict/image trainings (a frame_stack=4 policy is refused)
     "imitation-lab collect source.name=cartpole dataset_id=me/cartpole/expert-v0 episodes=20": Run(
         COLLECT_EPISODES, creates={"outputs/collect/*": 1}
     ),
@@ -140,7 +147,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "imitation-lab collect preset=hopper_expert": Run(COLLECT_STEPS, needs=EXPERTS),
     "python -m imitation_lab.collect --cfg job": Run(prints=("dataset_id:",)),
     "minari show me/cartpole/expert-v0": Run(prints=("me/cartpole/expert-v0",)),
-    # ---------------------------------------------------------------- sweeps
+    # ---------------------------------------------------------------- sweeps (docs/tutorials/)
     "python -m imitation_lab.train -m hydra/launcher=joblib seed=0,1,2 optim.lr=1e-3,3e-4": Run(
         TRAIN, creates={f"multirun/train/*/*/{DONE}": 6}
     ),
@@ -176,7 +183,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
         fill={"<date_time>": "multirun/train/*/multirun.yaml"},
         creates={"multirun/train/*/report/results.md": 1},
     ),
-    # ---------------------------------------------------------------- speed
+    # ---------------------------------------------------------------- num_seeds (docs/concepts/)
     "python -m imitation_lab.train trainer.num_seeds=8": Run(
         TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 8}
     ),
@@ -200,6 +207,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
         prints=("ours-continuous",),
     ),
     # ---------------------------------------------------------------- batched launcher
+    # (after `-m experiment=clip_vs_tanh` of docs/tutorials/sweeps.md, before run.sh)
     "python -m imitation_lab.train -m hydra/launcher=batched seed=0,1,2 optim.lr=1e-3,3e-4 "
     "bounding=clip,tanh": Run(TRAIN, creates={f"multirun/train/*/*/{DONE}": 12}),
     # seed=0,1 renumbers the joblib run's 4 jobs (bounding outer, seed inner): each is found
@@ -212,6 +220,10 @@ PLANS: dict[str, Run | Compose | Skip] = {
         (*TRAIN, "seed=range(0,4)", "hydra.launcher.max_members=2"),
         creates={f"multirun/train/*/*/{DONE}": 4},
         prints=("2 group(s) of 2/2 members",),
+    ),
+    # ---------------------------------------------------------------- configuration reference
+    "python docs/hooks/config_reference.py": Run(
+        prints=("trainer.num_seeds", "collect_schema", "hydra.launcher.max_members")
     ),
     # ---------------------------------------------------------------- experiments/baselines
     "imitation-lab train -m experiment=baseline dataset=hopper_expert logger=none "
@@ -237,7 +249,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "logger=none": Run(TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 5}),
     "python experiments/baselines/summarize.py outputs/train --csv "
     "experiments/baselines/results_goal_image.csv": Run(prints=("pointmaze", "minigrid")),
-    # ---------------------------------------------------------------- experiments/clip_vs_tanh
+    # ---------------------------------------------------------------- clip_vs_tanh (docs, study)
     "experiments/clip_vs_tanh/run.sh": Run(
         (*TRAIN, "seed=0"),
         creates={f"multirun/clip_vs_tanh/*/{DONE}": 0},  # the 4 jobs above are DONE: skipped

@@ -1,8 +1,10 @@
-"""Every command in the READMEs' bash blocks, run as a user types it (``plans.py`` says how).
+"""Every command in the bash blocks of the READMEs and the docs pages, run as a user types it
+(``plans.py`` says how).
 
-The commands run in README order, in one fresh copy of the repo (what a user's clone holds),
-with the suite's temp Minari store and offline W&B, and nothing appended but the budget of
-``plans.py``: never ``hydra.run.dir`` / ``hydra.sweep.dir``, so the defaults are what is tested.
+The commands run in reading order (``extract.DOCUMENTS``), in one fresh copy of the repo (what
+a user's clone holds), with the suite's temp Minari store and offline W&B, and nothing appended
+but the budget of ``plans.py``: never ``hydra.run.dir`` / ``hydra.sweep.dir``, so the defaults
+are what is tested.
 """
 
 from __future__ import annotations
@@ -25,17 +27,19 @@ from tests.readme.plans import EXPERTS, PLANS, SLURM, Compose, Run, Skip
 
 EXPERTS_DIR = REPO_ROOT.parent / "shared" / "experts"
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "outputs", "multirun", "wandb", "__pycache__", "*.egg-info", ".*_cache"
+    ".git", ".venv", "outputs", "multirun", "wandb", "site", "__pycache__", "*.egg-info", ".*_cache"
 )
-#: distinct commands in reading order (a command in two READMEs runs once, where first seen)
+#: distinct commands in reading order (a command in two documents runs once, where first seen)
 COMMANDS = list(dict.fromkeys(command for _, command in documented_commands()))
 
 
 def test_every_documented_command_has_a_plan() -> None:
     missing = [command for command in COMMANDS if command not in PLANS]
     stale = [command for command in PLANS if command not in COMMANDS]
-    assert not missing, f"README commands without a test plan in tests/readme/plans.py: {missing}"
-    assert not stale, f"plans for commands no README has any more: {stale}"
+    assert not missing, (
+        f"documented commands without a test plan in tests/readme/plans.py: {missing}"
+    )
+    assert not stale, f"plans for commands no README or docs page has any more: {stale}"
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +180,7 @@ def test_documented_command(
 
 @pytest.mark.parametrize(("document", "code"), python_snippets())
 def test_python_snippet(document: str, code: str, tmp_path: Path, minari_store: Path) -> None:
-    """The README's Python snippets run as written, in a fresh interpreter."""
+    """The Python snippets of the READMEs and docs pages run as written, in a fresh interpreter."""
     script = tmp_path / "snippet.py"
     script.write_text(code)
     result = _run([sys.executable, str(script)], tmp_path, _env(minari_store), 300)
