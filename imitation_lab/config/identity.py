@@ -55,6 +55,7 @@ RESUME_MUST_MATCH = (
     "dataset_info.dataset_version",  # a rebuilt/other dataset under the same id
     "dataset_info.total_episodes",
     "dataset_info.total_steps",
+    "dataset_info.data_digest",  # the data itself: a rebuild under the same id (another seed)
     "config.seed",  # the sampler and RNG states come from the checkpoint
     "config.actor",
     "config.optim",

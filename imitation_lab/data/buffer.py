@@ -38,6 +38,8 @@ class OfflineData:
     episode_lengths: np.ndarray | None = None
     spec: ObsSpec | None = None  # None: a flat Box (``obs`` is one tensor)
     frame_stack: int = 1
+    #: hash of the data training reads (``cache.data_digest``): the dataset's content identity
+    digest: str | None = None
 
     def __len__(self) -> int:
         return int(self.act.shape[0])

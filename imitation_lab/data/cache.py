@@ -14,6 +14,7 @@ when a minibatch touches them, never written back), so a dataset larger than RAM
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -27,6 +28,8 @@ import torch
 from minari import MinariDataset
 
 from imitation_lab.data.buffer import OfflineData, check_spaces, flatten_dataset
+from imitation_lab.data.obs import tree_leaves
+from imitation_lab.utils.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 CACHE_FORMAT = 2
@@ -47,6 +50,28 @@ def content_key(dataset: MinariDataset) -> str:
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         stat = path.stat()
         digest.update(f"|{path.relative_to(data_dir)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+#: observation leaves up to this size enter ``data_digest`` (image leaves of millions of frames
+#: are left out: hashing them would cost seconds per run; actions and rewards still differ)
+DIGEST_MAX_LEAF_BYTES = 256 * 2**20
+
+
+def data_digest(data: OfflineData) -> str:
+    """Hash of what training reads: actions, rewards, episode ends and lengths, and the
+    observation leaves up to ``DIGEST_MAX_LEAF_BYTES``. Unlike ``content_key`` it does not
+    depend on file times, so a copy has the same digest and a rebuild (another seed) another:
+    a resumed run compares it with its checkpoint's (``identity.RESUME_MUST_MATCH``)."""
+    digest = hashlib.sha256()
+    arrays = [getattr(data, name) for name in _FIELDS]
+    arrays += [
+        a for a in tree_leaves(data.obs) if a.numel() * a.element_size() <= DIGEST_MAX_LEAF_BYTES
+    ]
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array.numpy()).tobytes())
+    if data.episode_lengths is not None:
+        digest.update(np.asarray(data.episode_lengths, dtype=np.int64).tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -147,20 +172,26 @@ def _load(dataset: MinariDataset, path: Path) -> OfflineData:
     steps = int(meta["steps"])
     if any(len(t) != steps for t in [*tensors.values(), *leaves.values()]):
         raise ValueError("cache arrays have different lengths")
-    return OfflineData(
+    data = OfflineData(
         obs=spec.build(leaves),
         **tensors,
         episode_returns=read("episode_returns.npy"),
         episode_lengths=read("episode_lengths.npy"),
         spec=None if spec.is_flat_vector else spec,
     )
+    if "data_digest" not in meta:  # computed once, on the first load of a new cache entry
+        meta["data_digest"] = data_digest(data)
+        with contextlib.suppress(OSError):  # a read-only store: computed again next time
+            atomic_write_text(path / _META, json.dumps(meta))
+    data.digest = meta["data_digest"]
+    return data
 
 
 def load_flat(dataset: MinariDataset, *, use_cache: bool = True) -> tuple[OfflineData, str]:
     """``flatten_dataset(dataset)``, read from / written to the cache; returns (data, key)."""
     key = content_key(dataset)
     if not use_cache:
-        return flatten_dataset(dataset), key
+        return _digested(flatten_dataset(dataset)), key
     path = dataset_dir(dataset) / CACHE_DIR_NAME / f"flat-{key}"
     if (path / _META).is_file():
         try:
@@ -172,5 +203,10 @@ def load_flat(dataset: MinariDataset, *, use_cache: bool = True) -> tuple[Offlin
         _write(dataset, path)
     except OSError as err:  # a read-only store still trains, just without the cache
         log.warning("Could not write the dataset cache %s: %s", path, err)
-        return flatten_dataset(dataset), key
+        return _digested(flatten_dataset(dataset)), key
     return _load(dataset, path), key
+
+
+def _digested(data: OfflineData) -> OfflineData:
+    data.digest = data_digest(data)
+    return data

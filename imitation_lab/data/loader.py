@@ -187,6 +187,7 @@ def load_training_data(
         data = data.select(spec)
     check_contents(dataset, data)
     info = dataset_info(dataset, key, eval_env_id)
+    info["data_digest"] = data.digest
     info["obs_keys"] = spec.keys if not spec.is_box else None
     info["frame_stack"] = int(frame_stack)
     score_fn = normalized_score_fn(dataset)

@@ -430,3 +430,28 @@ def test_random_sequences_of_operations_never_lose_a_dataset_or_a_finished_run(
         assert not (run_dir / ".imitation_lab.lock").exists()
         for folder in ("staging", "trash"):
             assert not list((minari_store / ".imitation_lab" / folder).glob("*")), (op, folder)
+
+
+def test_resume_on_a_dataset_rebuilt_under_the_same_id_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``collect overwrite=true`` with another seed rebuilds the same id with the same shapes
+    and sizes: a resume would train its second half on other data (and other reference
+    scores). The run records the data's digest; the resume is refused in one line, the run
+    dir untouched (dataset_info.json included)."""
+    from imitation_lab.train import train
+    from tests.helpers import compose_config
+    from tests.reliability.conftest import TINY, run_main_in_process
+
+    dataset_id = "me/rebuilt/pendulum-v0"
+    _collect(dataset_id, "seed=0")
+    run_dir = tmp_path / "run"
+    overrides = [*TINY, f"dataset.id={dataset_id}", "trainer.steps=100"]
+    train(compose_config(overrides, run_dir, fast=False))
+    before = tree_hash(run_dir)
+    _collect(dataset_id, "seed=1", "overwrite=true")
+    line = run_main_in_process(
+        run_dir, [f"dataset.id={dataset_id}", "trainer.resume=true"], monkeypatch, capsys
+    )
+    assert "dataset_info.data_digest: checkpoint" in line, line
+    assert tree_hash(run_dir) == before
