@@ -134,6 +134,7 @@ def run_eval(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     wandb_mode = cfg.get("wandb")
     check_wandb_mode(wandb_mode)
     env = make_vector_env(policy.make_env, num_envs)
+    policy.policy.reseed_actions(run.get("seed", 0))  # head.act=sample: the run's own draws
     try:
         result = evaluate(policy, env, episodes, seed)
     finally:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
+from hydra.utils import get_class
 from minari import MinariDataset
 from omegaconf import DictConfig, OmegaConf
 
@@ -33,6 +35,8 @@ from imitation_lab.data.normalize import make_normalizer as _make_normalizer
 from imitation_lab.data.reference import ScoreFn
 from imitation_lab.data.store import Builders, load_or_build
 from imitation_lab.envs.evaluate import eval_envs_per_member, make_vector_env
+from imitation_lab.errors import ConfigError
+from imitation_lab.policy.heads import ActionHead
 from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.training.checkpoint import load_checkpoint
 from imitation_lab.training.loggers import JsonlLogger, Logger, MultiLogger
@@ -76,18 +80,23 @@ def load_dataset(
 
 
 def make_actor(
-    cfg: DictConfig, observation_space: gym.Space, action_space: gym.Space
+    cfg: DictConfig,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    out_dim: int | None = None,
 ) -> torch.nn.Module:
     """The one actor constructor contract: ``instantiate(cfg.actor, observation_space=...,
     act_dim=..., device=...)`` for every actor option (config fields left MISSING, such as the
-    MLP's data-derived ``obs_dim``, are dropped first)."""
+    MLP's data-derived ``obs_dim``, are dropped first). ``out_dim``: the outputs an action head
+    reads (its ``param_dim``); None: one per action dimension (or discrete action)."""
     obs_dim, act_dim = expected_sizes(observation_space, action_space)
     configured = {
         k: cfg.actor[k]
         for k in ("obs_dim", "act_dim")
         if k in cfg.actor and not OmegaConf.is_missing(cfg.actor, k)
     }
-    check_actor_sizes(configured, obs_dim, act_dim)
+    check_actor_sizes(configured, obs_dim, act_dim if out_dim is None else out_dim)
+    act_dim = act_dim if out_dim is None else out_dim
     if cfg.actor.get("_target_") in STACKABLE_ACTORS:
         check_mlp_inputs(observation_space, cfg.dataset.id)
     node = OmegaConf.masked_copy(
@@ -109,9 +118,14 @@ def build_policy(
     bound = cfg.bounding.action_bound_method
     bound = None if bound is None else getattr(bound, "value", bound)
     bound, scaling = effective_bounding(action_space, bound, bool(cfg.bounding.action_scaling))
-    actor = make_actor(cfg, observation_space, action_space)
-    check_actor_output(actor, observation_space, action_space)
-    optim = instantiate(cfg.optim)(actor.parameters())
+    with torch.random.fork_rng():  # its size only: the actor is initialized as without a head
+        probe = make_head(cfg, action_space, bound, scaling)
+    out_dim = None if probe is None else probe.param_dim
+    actor = make_actor(cfg, observation_space, action_space, out_dim)
+    check_actor_output(actor, observation_space, action_space, out_dim)
+    head = None if probe is None else make_head(cfg, action_space, bound, scaling)
+    params = [*actor.parameters(), *(head.parameters() if head is not None else ())]
+    optim = instantiate(cfg.optim)(params)
     scheduler = instantiate(cfg.scheduler)(optim, total_steps=total_steps)
     return ImitationPolicy(
         actor=actor,
@@ -123,7 +137,45 @@ def build_policy(
         lr_scheduler=scheduler,
         train_through_bound=bool(cfg.bounding.get("train_through_bound", False))
         and bound is not None,
+        head=head.to(cfg.trainer.device) if head is not None else None,
     )
+
+
+def make_head(
+    cfg: DictConfig, action_space: gym.Space, bound: str | None, scaling: bool
+) -> ActionHead | None:
+    """The configured action head (None: ``head=mse``, Tianshou's MSE on the raw output).
+
+    A head reads the actor's output as a distribution over a Box action; each says which
+    bound methods make sense with it, and anything else is one ``ConfigError``.
+    """
+    node = cfg.get("head")  # a checkpoint of an earlier version records no head: MSE
+    target = None if node is None else node.get("_target_")
+    if target is None:
+        return None
+    cls = get_class(target)
+    name = getattr(cls, "name", target)
+    if not isinstance(action_space, gym.spaces.Box):
+        raise ConfigError(
+            f"head={name} is an action head for continuous (Box) actions, but the dataset's "
+            f"actions are {action_space}: discrete actions keep their categorical. Use "
+            "head=mse (the default) on this dataset."
+        )
+    if bound not in cls.bounds:
+        raise ConfigError(
+            f"head={name} with bounding.action_bound_method={bound}: {cls.bounds_reason}."
+        )
+    kwargs: dict[str, Any] = {"act_dim": int(np.prod(action_space.shape))}
+    if getattr(cls, "needs_range", False):  # the range its actions live in: the targets'
+        low = torch.full(action_space.shape, -1.0) if scaling else torch.as_tensor(action_space.low)
+        high = torch.ones(action_space.shape) if scaling else torch.as_tensor(action_space.high)
+        if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+            raise ConfigError(
+                f"head={name} needs a bounded action range, but the Box is [{action_space.low},"
+                f" {action_space.high}] and bounding.action_scaling=false: use bounding=clip."
+            )
+        kwargs |= {"low": low.flatten(), "high": high.flatten()}
+    return instantiate(node, **kwargs)
 
 
 def warn_about_budget(cfg: DictConfig, transitions: int) -> None:

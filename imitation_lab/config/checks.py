@@ -81,14 +81,19 @@ def check_actor_sizes(configured: Mapping[str, Any], obs_dim: int, act_dim: int)
 
 
 def check_actor_output(
-    actor: nn.Module, observation_space: gym.Space, action_space: gym.Space
+    actor: nn.Module,
+    observation_space: gym.Space,
+    action_space: gym.Space,
+    out_dim: int | None = None,
 ) -> None:
-    """Probe the actor once (eval mode, no grad) and check its output matches the action space.
+    """Probe the actor once (eval mode, no grad) and check its output matches the action space
+    (or ``out_dim``, the parameters an action head reads).
 
     Catches a custom actor (``actor._target_=...``) whose head does not fit the data, e.g. a
     continuous head of the wrong width on a discrete dataset.
     """
     _, act_dim = expected_sizes(observation_space, action_space)
+    act_dim = act_dim if out_dim is None else out_dim
     device = next(iter(actor.parameters()), torch.empty(0)).device
     was_training = actor.training
     actor.eval()

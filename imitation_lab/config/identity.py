@@ -11,6 +11,8 @@ Four questions are asked of a job's resolved config, each answered by one table 
 * ``RESUME_MUST_MATCH``: what a resumed run must share with its checkpoint (its optimizer,
   scheduler and sampler states come from it, so a changed learning rate, seed or batch size
   would be silently ignored or break exact resume): refused by ``check_same_setup``.
+* ``AS_BEFORE``: keys added after runs were recorded (``head``), whose default value leaves a
+  job what it was, so its hash and ``DONE.json`` still match.
 * ``_target_`` names: a target is identified by the name it was first published under
   (``instantiate.MOVED_TARGETS``), so hashes, ``DONE.json`` comparisons and resume checks of
   run dirs written before a module moved still match.
@@ -32,6 +34,10 @@ from imitation_lab.errors import CheckpointError
 
 #: (group, key) pairs that do not change a run's result; key None = the whole group
 NOT_COMPARED = (("trainer", "resume"), ("trainer", "progress"), ("logger", None), ("tags", None))
+
+#: top-level keys added after runs were recorded, with the value that means "as before": a
+#: job with that value is the same job as one recorded without the key (its hash, DONE.json)
+AS_BEFORE: dict[str, Any] = {"head": {"_target_": None, "act": "mode"}}
 
 #: config keys (dotted prefixes) that may differ between members trained as one stacked model
 BATCHABLE = (
@@ -61,6 +67,7 @@ RESUME_MUST_MATCH = (
     "config.optim",
     "config.scheduler",
     "config.bounding",
+    "config.head",
     "config.dataset.normalize_obs",
     "config.trainer.batch_size",
 )
@@ -100,7 +107,11 @@ def comparable(config: Any) -> Any:
     ``DONE.json`` stale)."""
     if not isinstance(config, dict):
         return config
-    out = {k: v for k, v in canonical(config).items() if v is not None}
+    out = {
+        k: v
+        for k, v in canonical(config).items()
+        if v is not None and not (k in AS_BEFORE and v == AS_BEFORE[k])
+    }
     for group, key in NOT_COMPARED:
         if key is None:
             out.pop(group, None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from hydra.utils import get_class
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from imitation_lab.actors import STACKABLE_ACTORS
@@ -164,6 +165,62 @@ class BoundingSchema:
     train_through_bound: bool = False  # loss on tanh(output) (tanh_squash), not Tianshou's
 
 
+class HeadAct(Enum):
+    mode = "mode"  # the distribution's mode (deterministic; diffusion: from a fixed noise)
+    sample = "sample"  # a draw, from a generator seeded per evaluation (repeats exactly)
+
+
+@dataclass
+class HeadSchema:
+    """``head=mse`` (no ``_target_``): the actor's output is the action, Tianshou's MSE.
+
+    The other options build ``instantiate(cfg.head, act_dim=...)``: an ``ActionHead`` that
+    reads the actor's output as a distribution's parameters (``imitation_lab.policy.heads``).
+    """
+
+    _target_: str | None = None
+    act: HeadAct = HeadAct.mode  # mode | sample: how an action is taken from the head
+
+
+@dataclass
+class GaussianHeadSchema(HeadSchema):
+    """Diagonal Gaussian, state-dependent std; NLL (tanh-transformed with tanh_squash)."""
+
+    _target_: str | None = "imitation_lab.policy.heads.GaussianHead"
+    min_log_std: float = -5.0  # log std squashed into [min_log_std, max_log_std]
+    max_log_std: float = 2.0
+
+
+@dataclass
+class GMMHeadSchema(HeadSchema):
+    """robomimic's BC-GMM: ``modes`` Gaussians, tanh means, softplus std + ``min_std``."""
+
+    _target_: str | None = "imitation_lab.policy.heads.GMMHead"
+    modes: int = 5  # mixture components
+    min_std: float = 1e-4  # std = softplus(raw) + min_std
+
+
+@dataclass
+class BinsHeadSchema(HeadSchema):
+    """Each action dimension discretized into ``bins`` bins; cross-entropy (RT-1-style)."""
+
+    _target_: str | None = "imitation_lab.policy.heads.BinsHead"
+    bins: int = 256  # bins per action dimension, evenly spaced over the target range
+
+
+@dataclass
+class DiffusionHeadSchema(HeadSchema):
+    """DDPM training, DDIM acting, conditioned on the actor's ``feature_dim`` features."""
+
+    _target_: str | None = "imitation_lab.policy.heads.DiffusionHead"
+    feature_dim: int = 64  # the actor's output: features of the observation
+    hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])  # denoiser MLP widths
+    time_dim: int = 32  # sinusoidal embedding of the diffusion step
+    train_steps: int = 100  # diffusion steps of the training noise schedule (squared cosine)
+    inference_steps: int = 10  # DDIM steps when acting (<= train_steps)
+    noise_seed: int = 0  # head.act=mode starts every action from this seed's noise
+
+
 @dataclass
 class DatasetSchema:
     id: str = MISSING  # a Minari dataset id
@@ -214,6 +271,7 @@ class TrainSchema:
     optim: OptimSchema = MISSING
     scheduler: SchedulerSchema = MISSING
     bounding: BoundingSchema = MISSING
+    head: HeadSchema = MISSING
     dataset: DatasetSchema = MISSING
     trainer: TrainerSchema = MISSING
     logger: LoggerSchema = MISSING
@@ -235,6 +293,11 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
     ("scheduler", "step_schema"): StepSchedulerSchema,
     ("scheduler", "cosine_schema"): CosineSchedulerSchema,
     ("bounding", "bounding_schema"): BoundingSchema,
+    ("head", "mse_schema"): HeadSchema,
+    ("head", "gaussian_schema"): GaussianHeadSchema,
+    ("head", "gmm_schema"): GMMHeadSchema,
+    ("head", "bins_schema"): BinsHeadSchema,
+    ("head", "diffusion_schema"): DiffusionHeadSchema,
     ("dataset", "dataset_schema"): DatasetSchema,
     ("trainer", "trainer_schema"): TrainerSchema,
     ("logger", "none_schema"): LoggerSchema,
@@ -298,13 +361,23 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
 
 
 def check_stackable(cfg: DictConfig, why: str) -> None:
-    """K members in one stacked model (``why``) need an actor ``StackedLearner`` supports."""
+    """K members in one stacked model (``why``) need an actor and a head ``StackedLearner``
+    supports."""
     target = cfg.actor.get("_target_")
     if target not in STACKABLE_ACTORS:
         raise ConfigError(
             f"{why} trains the members as one stacked MLP, which actor._target_={target} does "
             "not support yet. Use actor=mlp (it takes Dict/image/Discrete observations too), or "
             "run the seeds as separate jobs (-m seed=0,1,2 with the default launcher)."
+        )
+    head = cfg.get("head")
+    head_target = None if head is None else head.get("_target_")
+    head_class = None if head_target is None else get_class(head_target)
+    if head_class is not None and not getattr(head_class, "stackable", True):
+        raise ConfigError(
+            f"{why} trains the members as one stacked MLP, but head={head_class.name} has a "
+            "network of its own beside the actor (its denoiser), which does not stack. "
+            "Run the seeds as separate jobs (-m seed=0,1,2 with the default launcher)."
         )
 
 

@@ -7,6 +7,11 @@ the same weights and inputs give the same numbers. Two deliberate differences:
 * ``update(batch)`` takes the already sampled minibatch: the trainer owns sampling.
 * ``learn`` rejects a continuous target whose shape differs from the actor output. ``F.mse_loss``
   would silently broadcast ``(B,)`` against ``(B, 1)`` into a ``(B, B)`` loss.
+
+Beside Tianshou's behaviour (``head=None``, the default and exactly Tianshou's), an action
+``head`` (``imitation_lab.policy.heads``) may read the actor's output as a distribution's
+parameters: ``forward`` then returns them as ``logits`` and the head's mode or sample as
+``act``, and ``learn`` minimizes the head's loss (its negative log-likelihood).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from imitation_lab.data.batch import Batch
 from imitation_lab.policy import bounding
+from imitation_lab.policy.heads import ActionHead
 from imitation_lab.policy.losses import bc_loss
 
 ActionBoundMethod = Literal["clip", "tanh"] | None
@@ -98,6 +104,7 @@ class ImitationPolicy(nn.Module):
         action_bound_method: ActionBoundMethod = "clip",
         lr_scheduler: LRScheduler | Sequence[LRScheduler] | None = None,
         train_through_bound: bool = False,
+        head: ActionHead | None = None,
     ) -> None:
         super().__init__()
         bounding.check_method(action_bound_method)
@@ -118,21 +125,39 @@ class ImitationPolicy(nn.Module):
         self.lr_scheduler = lr_scheduler
         # Not in Tianshou: the loss compares tanh(output) with the target (tanh_squash).
         self.train_through_bound = train_through_bound
+        if head is not None and not isinstance(action_space, gym.spaces.Box):
+            raise ValueError(
+                f"{type(head).__name__} is an action head for continuous (Box) actions, but the "
+                f"action space is {action_space}: discrete actions keep their categorical."
+            )
         self.actor = actor
+        self.head = head
         self.optim = optim
         self.updating = False
+        #: draws of ``head.act=sample`` (reseeded per evaluation: ``reseed_actions``)
+        self.act_generator = torch.Generator(device="cpu").manual_seed(0)
 
     # ------------------------------------------------------------------ inference
     def forward(self, batch: Batch, state: Any = None, **kwargs: Any) -> Batch:
-        """Raw actor output; ``act`` is the argmax (discrete) or the output itself."""
+        """Raw actor output; ``act`` is the argmax (discrete), the output itself, or (with a
+        head) the head's mode or sample, the output being its distribution's parameters."""
         logits, hidden = self.actor(batch.obs, state=state, info=batch.get("info", {}))
-        act = logits.argmax(dim=1) if self.action_type == "discrete" else logits
+        if self.head is not None:
+            act = self.head.act(logits, self.act_generator)
+        else:
+            act = logits.argmax(dim=1) if self.action_type == "discrete" else logits
         return Batch(logits=logits, act=act, state=hidden)
+
+    def reseed_actions(self, seed: int) -> None:
+        """Restart the draws of ``head.act=sample`` (each evaluation from its seed)."""
+        self.act_generator.manual_seed(int(seed))
 
     # ------------------------------------------------------------------ training
     def learn(self, batch: Batch, *args: Any, **kwargs: Any) -> ImitationTrainingStats:
         """One gradient step on ``batch`` (``obs`` and target ``act``)."""
         self.optim.zero_grad()
+        if self.head is not None:
+            return self._learn_head(batch)
         if self.action_type == "continuous":
             output = self(batch).act
             target = torch.as_tensor(batch.act, dtype=torch.float32, device=output.device)
@@ -142,6 +167,22 @@ class ImitationPolicy(nn.Module):
         loss = bc_loss(
             output, target, discrete=self.action_type == "discrete", through=self.loss_bound
         )
+        loss.backward()
+        self.optim.step()
+        return ImitationTrainingStats(loss=loss.item())
+
+    def _learn_head(self, batch: Batch) -> ImitationTrainingStats:
+        """The head's loss of the actor's output (no action is drawn while learning)."""
+        assert self.head is not None
+        params, _ = self.actor(batch.obs, state=None, info=batch.get("info", {}))
+        target = torch.as_tensor(batch.act, dtype=torch.float32, device=params.device)
+        expected = (*params.shape[:-1], self.head.act_dim)
+        if tuple(target.shape) != expected:
+            raise ValueError(
+                f"Continuous action targets have shape {tuple(target.shape)} but the head needs "
+                f"{expected}. Reshape the dataset actions to (batch, action_dim)."
+            )
+        loss = self.head.loss(params, target, self.loss_bound).mean()
         loss.backward()
         self.optim.step()
         return ImitationTrainingStats(loss=loss.item())

@@ -253,6 +253,8 @@ class GroupFit:
                 ]
             )
 
+        for member in members:  # head.act=sample draws the same actions in every evaluation
+            member.policy.reseed_actions(member.seed)
         seeds = [m.seed if m.alive else None for m in members]
         results = evaluate_members(act, self.eval_env, self.settings.eval_episodes, seeds)
         for member, result in zip(members, results, strict=True):

@@ -89,7 +89,16 @@ class StackedLearner:
                 )
             if policy.action_type != first.action_type:
                 raise ValueError("Members trained together need one action space type.")
+            if type(policy.head) is not type(first.head):
+                raise ValueError("Members trained together need one action head.")
+        if first.head is not None and not first.head.stackable:
+            raise ValueError(
+                f"head={first.head.name} does not stack (a network beside the actor): run the "
+                "members as separate jobs."
+            )
         self.policies = list(policies)
+        self.head = first.head  # its kind is every member's; its parameters are in the actor
+        self.heads = list(enumerate(self.policies))
         self.discrete = first.action_type == "discrete"
         bounds = [policy.loss_bound for policy in policies]
         self.loss_bounds = None if all(b is None for b in bounds) else bounds
@@ -118,7 +127,12 @@ class StackedLearner:
         start = time.perf_counter()
         self.model.zero_grad_()
         output = self.model(self._input(obs))
-        losses = bc_loss(output, act, discrete=self.discrete, through=self.loss_bounds)
+        if self.head is not None:  # each member's own head (its range, its bound)
+            losses = torch.stack(
+                [p.head.loss(output[k], act[k], p.loss_bound).mean() for k, p in self.heads]
+            )
+        else:
+            losses = bc_loss(output, act, discrete=self.discrete, through=self.loss_bounds)
         losses.sum().backward()
         if not self._checked_grads:  # the optimizer reads flat_grad: autograd must write there
             if not self.model.grads_in_flat():
@@ -138,6 +152,8 @@ class StackedLearner:
     @torch.no_grad()
     def act(self, obs: Any) -> torch.Tensor:
         output = self.model(self._input(obs))
+        if self.head is not None:  # each member draws from its own generator, as alone
+            return torch.stack([p.head.act(output[k], p.act_generator) for k, p in self.heads])
         return output.argmax(dim=-1) if self.discrete else output
 
 
