@@ -40,11 +40,16 @@ def _ctrl_c_still_works() -> Iterator[None]:
     leave SIGINT as it found it, and subprocesses inherit an ignored SIGINT (they would never
     see the Ctrl-C that the interruption tests send)."""
     before = signal.getsignal(signal.SIGINT)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     yield
     after = signal.getsignal(signal.SIGINT)
     if after is not before:
         signal.signal(signal.SIGINT, before)
         pytest.fail(f"the test left the SIGINT handler changed: {before!r} -> {after!r}")
+    now_blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    if now_blocked != blocked:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        pytest.fail(f"the test left signals blocked: {sorted(now_blocked - blocked)}")
 
 
 @pytest.fixture(scope="session")

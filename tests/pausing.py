@@ -3,6 +3,7 @@ test has signalled or released it, so no test depends on how fast the machine tr
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,3 +37,11 @@ def wait_until_paused(
 def release(marker: Path) -> None:
     """Let the run waiting at ``marker`` go on."""
     marker.unlink()
+
+
+def as_from_a_terminal() -> None:
+    """``preexec_fn`` of a process a test interrupts with SIGINT: the default disposition,
+    unblocked, as a shell gives it (a child inherits an ignored or blocked SIGINT from the
+    suite's process, and would never see the test's Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])

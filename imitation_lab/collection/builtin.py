@@ -56,6 +56,20 @@ BUILTIN_RECIPES: dict[str, BuiltinRecipe] = {
             "50 seeded episodes."
         ),
     ),
+    "imitation-lab/pointmaze/fork-v0": BuiltinRecipe(
+        expert="pointmaze_fork",
+        episodes=200,
+        seed=0,
+        description=(
+            "PointMaze (gymnasium-robotics) on a fork maze: one obstacle between the start "
+            "pocket and the goal, gone round on the left or on the right with probability 1/2 "
+            "each (the sign of the goal's offset in its cell, which observation alone does not "
+            "show): a bimodal demonstration set where the two ways split at speed, at the "
+            "same states. Waypoint + PD expert (imitation_lab built-in), episodes end at the "
+            "goal (continuing_task=False). ref_min_score: uniform random policy; ref_max_score: "
+            "the expert, both over 50 seeded episodes."
+        ),
+    ),
     "imitation-lab/minigrid/empty-random-6x6-v0": BuiltinRecipe(
         expert="minigrid_empty_random",
         episodes=500,
@@ -91,4 +105,5 @@ def build_builtin(dataset_id: str) -> MinariDataset:
         description=recipe.description,
         ref_episodes=recipe.ref_episodes,
         env_wrappers=expert.env_wrappers,
+        env_kwargs=dict(expert.env_kwargs),
     )

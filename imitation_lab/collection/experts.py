@@ -8,6 +8,8 @@ They let the embedded default datasets be built offline on any machine:
   for the full 500 steps.
 * ``PointMazeExpert`` for ``PointMaze_UMaze-v3`` (Dict, goal-conditioned) — waypoint planner +
   PD controller, as D4RL made its maze data (``collection.maze_expert``).
+* ``ForkMazeExpert`` for a PointMaze with one obstacle between start and goal — goes round it
+  on the left or the right at random per episode (two ways through the same states).
 * ``MiniGridExpert`` for ``MiniGrid-Empty-Random-6x6-v0`` (Dict with an image, a direction
   and a text mission; discrete) — shortest path on the true grid (``collection.minigrid_expert``).
 """
@@ -15,12 +17,12 @@ They let the embedded default datasets be built offline on any machine:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from gymnasium.envs.registration import WrapperSpec
 
-from imitation_lab.collection.maze_expert import umaze_expert
+from imitation_lab.collection.maze_expert import FORK_MAZE, fork_maze_expert, umaze_expert
 from imitation_lab.collection.minigrid_expert import SUCCESS_WRAPPER, MiniGridExpert
 
 ExpertFn = Callable[[np.ndarray], np.ndarray]
@@ -75,6 +77,8 @@ class ScriptedExpert:
     algorithm_name: str
     #: wrappers recorded in the dataset's env specs (e.g. a success signal for evaluation)
     env_wrappers: tuple[WrapperSpec, ...] = ()
+    #: ``gymnasium.make`` keywords (recorded in the dataset's env spec: its eval env too)
+    env_kwargs: dict = field(default_factory=dict)
 
 
 #: The one registry of scripted experts (``collect source.name=<key>``, built-in datasets).
@@ -83,6 +87,12 @@ SCRIPTED_EXPERTS: dict[str, ScriptedExpert] = {
     "cartpole": ScriptedExpert("CartPole-v1", CartPoleExpert, "scripted-linear-feedback"),
     "pointmaze_umaze": ScriptedExpert(
         "PointMaze_UMaze-v3", umaze_expert, "scripted-waypoint-planner-pd"
+    ),
+    "pointmaze_fork": ScriptedExpert(
+        "PointMaze_Open-v3",
+        fork_maze_expert,
+        "scripted-fork-waypoint-pd",
+        env_kwargs={"maze_map": FORK_MAZE, "continuing_task": False},
     ),
     "minigrid_empty_random": ScriptedExpert(
         "MiniGrid-Empty-Random-6x6-v0",

@@ -99,3 +99,87 @@ def umaze_expert() -> PointMazeExpert:
     from gymnasium_robotics.envs.maze.maps import U_MAZE
 
     return PointMazeExpert(U_MAZE)
+
+
+#: A maze with one obstacle between the start (bottom pocket, "r") and the goal (top, "g"):
+#: the way round is left or right, mirror images of each other.
+FORK_MAZE = [
+    [1, 1, 1, 1, 1, 1, 1],
+    [1, 0, 0, "g", 0, 0, 1],
+    [1, 0, 1, 1, 1, 0, 1],
+    [1, 0, 0, 0, 0, 0, 1],
+    [1, 1, 1, "r", 1, 1, 1],
+    [1, 1, 1, 1, 1, 1, 1],
+]
+
+
+class ForkMazeExpert:
+    """Goes round ``FORK_MAZE``'s obstacle on the left or on the right, at random per episode.
+
+    The side is the sign of the goal's offset inside its cell (PointMaze draws it uniformly
+    at reset): a fair coin the learner cannot see when ``desired_goal`` is not fed
+    (``dataset=maze_fork`` feeds ``observation`` only). Both routes go straight up out of the
+    start pocket and come to a stop at the fork's centre (speed below ``stop_speed``); only
+    then does the expert leave, to its side. At that standstill the state is the same for both
+    ways (measured before this stop was added: an expert that turned at speed left a slight
+    velocity that told an MSE policy which way to go, and MSE succeeded on every episode). An
+    MSE policy averages the two departures into none.
+    """
+
+    fork: Cell = (3, 3)
+
+    def __init__(
+        self,
+        k_p: float = 10.0,
+        k_d: float = 1.0,
+        stop_speed: float = 0.05,
+        stop_radius: float = 0.1,
+    ) -> None:
+        self.stop_speed, self.stop_radius = stop_speed, stop_radius
+        self.planner = MazePlanner(FORK_MAZE)
+        blocked = {"left": (3, 4), "right": (3, 2)}  # the other side's first cell
+        self.routes = {
+            side: MazePlanner(_with_wall(FORK_MAZE, cell)) for side, cell in blocked.items()
+        }
+        self.k_p, self.k_d = k_p, k_d
+
+    def side(self, goal: np.ndarray) -> str:
+        center = self.planner.center_of(self.planner.cell_of(goal))
+        return "left" if goal[0] < center[0] else "right"
+
+    def __call__(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        state = np.atleast_2d(np.asarray(obs["observation"], dtype=np.float64))
+        goal = np.atleast_2d(np.asarray(obs["desired_goal"], dtype=np.float64))
+        pos, vel = state[:, :2], state[:, 2:4]
+        targets = [self.waypoint(p, v, g) for p, v, g in zip(pos, vel, goal, strict=True)]
+        action = np.clip(self.k_p * (np.stack(targets) - pos) - self.k_d * vel, -1.0, 1.0)
+        return action.astype(np.float32)
+
+    def waypoint(self, pos: np.ndarray, vel: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """Where to steer: the next cell of this episode's side, but in the fork's cell its
+        centre until the point stands still there (then the side's next cell)."""
+        side = self.side(goal)
+        planner = self.routes[side]
+        here, target = planner.cell_of(pos), planner.cell_of(goal)
+        if here == target:
+            return goal
+        waypoint = planner.center_of(planner.next_cell(here, target))
+        if here == self.fork:
+            center = planner.center_of(self.fork)
+            leaving = vel[0] * (-1 if side == "left" else 1) > max(0.1, abs(vel[1]))
+            stopped = np.hypot(*vel) < self.stop_speed
+            if not leaving and not (stopped and np.hypot(*(pos - center)) < self.stop_radius):
+                return center
+        return waypoint
+
+
+def _with_wall(maze_map: Sequence[Sequence[Any]], cell: Cell) -> list[list[Any]]:
+    rows = [list(row) for row in maze_map]
+    rows[cell[0]][cell[1]] = 1
+    return rows
+
+
+def fork_maze_expert() -> ForkMazeExpert:
+    """The expert of the built-in ``imitation-lab/pointmaze/fork-v0`` (two ways round)."""
+    register_robotics_envs()
+    return ForkMazeExpert()

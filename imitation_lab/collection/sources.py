@@ -38,7 +38,9 @@ def scripted_source(name: str) -> PolicySource:
             f"{', '.join(sorted(SCRIPTED_EXPERTS))}."
         )
     expert = SCRIPTED_EXPERTS[name]
-    return PolicySource(expert.make(), expert.env_id, name, expert.algorithm_name)
+    return PolicySource(
+        expert.make(), expert.env_id, name, expert.algorithm_name, dict(expert.env_kwargs)
+    )
 
 
 def zoo_source(

@@ -360,6 +360,15 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
 }
 
 
+def is_stackable(cfg: DictConfig) -> bool:
+    """Whether K members of ``cfg`` can train as one stacked model (``check_stackable``)."""
+    try:
+        check_stackable(cfg, "stacking")
+    except ConfigError:
+        return False
+    return True
+
+
 def check_stackable(cfg: DictConfig, why: str) -> None:
     """K members in one stacked model (``why``) need an actor and a head ``StackedLearner``
     supports."""

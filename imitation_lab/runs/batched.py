@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from imitation_lab.config import build, identity
+from imitation_lab.config.schemas import is_stackable
 from imitation_lab.errors import EarlyStop, ImitationLabError
 from imitation_lab.runs.claim import claim, record_refused_start
 from imitation_lab.runs.group import LOG_FORMAT, MemberSpec, train_group
@@ -192,10 +193,18 @@ def _claim(spec: MemberSpec, locks: contextlib.ExitStack) -> JobResult | int:
 def _plan(
     jobs: Sequence[tuple[MemberSpec, int]], max_members: int | None, n_jobs: int = 1
 ) -> list[list[int]]:
-    """Groups of job indices: same ``group_key`` and the same starting step."""
+    """Groups of job indices: same ``group_key`` and the same starting step; a job whose actor
+    or head cannot stack (``actor=cnn``, ``head=diffusion``) is a group of its own."""
     by_key: dict[tuple[str, int], list[int]] = {}
+    alone = 0
     for index, (spec, step) in enumerate(jobs):
-        by_key.setdefault((identity.group_key(spec.resolved), step), []).append(index)
+        if is_stackable(spec.cfg):
+            by_key.setdefault((identity.group_key(spec.resolved), step), []).append(index)
+        else:
+            by_key[(f"alone-{index}", step)] = [index]
+            alone += 1
+    if alone:
+        log.info("%d job(s) train alone: their actor or head does not stack.", alone)
     return _fill_workers(_split(list(by_key.values()), max_members), n_jobs)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from imitation_lab.config.instantiate import check_targets
-from imitation_lab.config.schemas import check_choices, check_stackable, shipped_targets, validate
+from imitation_lab.config.schemas import check_choices, shipped_targets, validate
 from imitation_lab.errors import ConfigError
 from imitation_lab.runs.cluster import is_requeued
 from imitation_lab.runs.run_dir import (
@@ -58,8 +58,8 @@ def claim(
     """Decide what the job in ``run_dir`` (locked by the caller) does; raises the one
     ``ImitationLabError`` that refuses it. Sets ``cfg.trainer.resume`` to the decision.
 
-    ``stacked_by`` names what trains the job as a member of a stacked group (the batched
-    launcher): the actor must stack and ``trainer.num_seeds`` be 1.
+    ``stacked_by`` names what trains the job as a member of a group (the batched launcher):
+    ``trainer.num_seeds`` must be 1 (a job that cannot stack trains alone, a group of one).
     """
     state = inspect_run(run_dir)
     if is_requeued():  # Slurm reran this job (preempted/timed out): continue its dir
@@ -71,13 +71,11 @@ def claim(
             return Claim(state=state, skipped=done)
     check_choices(choices or {})
     validate(cfg)
-    if stacked_by is not None:
-        if int(cfg.trainer.num_seeds) != 1:
-            raise ConfigError(
-                f"{stacked_by} trains every sweep job as one member: sweep the seeds (e.g. "
-                "seed=0,1,2) instead of trainer.num_seeds."
-            )
-        check_stackable(cfg, stacked_by)
+    if stacked_by is not None and int(cfg.trainer.num_seeds) != 1:
+        raise ConfigError(
+            f"{stacked_by} trains every sweep job as one member: sweep the seeds (e.g. "
+            "seed=0,1,2) instead of trainer.num_seeds."
+        )
     resume = decide_resume(
         state, resolved, bool(cfg.trainer.resume), run_dir, sweep=sweep, command=command
     )

@@ -24,7 +24,7 @@ from imitation_lab.data.store import is_local
 from imitation_lab.errors import DatasetError
 from imitation_lab.runs.run_dir import DONE, owned
 from tests.datasets.helpers import compose_collect
-from tests.pausing import pause_env, wait_until_paused
+from tests.pausing import as_from_a_terminal, pause_env, wait_until_paused
 from tests.reliability.conftest import (
     TINY,
     assert_one_line_error,
@@ -285,6 +285,7 @@ def test_ctrl_c_of_a_sweep_says_what_finished_and_how_to_go_on(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     try:
         wait_until_paused(pause, 1000, alive=lambda: proc.poll() is None)

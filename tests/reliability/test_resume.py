@@ -16,7 +16,7 @@ import torch
 
 from imitation_lab.training.loggers import JsonlLogger
 from tests.conftest import REPO_ROOT
-from tests.pausing import pause_env, wait_until_paused
+from tests.pausing import as_from_a_terminal, pause_env, wait_until_paused
 from tests.reliability.conftest import cli_env, run_cli, train_command
 
 STEPS = 3000
@@ -53,6 +53,7 @@ def _signal_after_first_checkpoint(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_from_a_terminal,
     )
     last = run_dir / "checkpoints" / "last.pt"
     try:

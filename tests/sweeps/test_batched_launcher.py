@@ -157,3 +157,18 @@ def test_workers_die_with_their_launcher_and_a_rerun_resumes_cleanly(
         steps = [x["step"] for x in lines if "train/loss" in x]
         assert steps == sorted(set(steps)) and steps[-1] == 300  # no step twice, none back
         assert "step 300:" in (job / "train.log").read_text()  # the worker's log lines
+
+
+def test_jobs_that_cannot_stack_train_alone_beside_the_groups(
+    tmp_path: Path, built_pendulum: Path
+) -> None:
+    """head=diffusion (a denoiser beside the actor) cannot stack: its jobs train as groups of
+    one in the same sweep, instead of being refused; the stackable ones still share a group."""
+    sweep = run_sweep(
+        tmp_path / "mixed", ["hydra/launcher=batched", "head=bins,diffusion", "seed=0,1"],
+        built_pendulum,
+    )  # fmt: skip
+    assert sweep.proc.returncode == 0, sweep.log[-3000:]
+    assert "2 job(s) train alone" in sweep.log
+    assert "3 group(s) of 2/1/1 members" in sweep.log
+    assert [job.status for job in load_jobs(sweep.dir)] == ["done"] * 4
