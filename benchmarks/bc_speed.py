@@ -11,6 +11,8 @@ case's own), repeats interleaved, medians reported. Cases:
   settings the default config builds (``build_policy``), logging every 100 steps to
   ``metrics.jsonl``;
 * ``k<K>``: ``trainer.num_seeds=K`` (a stacked group of K), reported as seed-steps/s;
+* ``head-<name>-continuous`` (``--heads``): ``ours-continuous`` with ``head=<name>``
+  (gaussian, gmm, bins, diffusion), its steps/s relative to ``head=mse``;
 * ``eval``: env steps/s of one member's evaluation (vector env, batched act) on HalfCheetah-v5;
 * ``gemm``: the machine's GEMM rate (GFLOP/s of a 1024x1024 ``torch.mm``, the best a dense
   kernel does here) and ``gemm-k<K>``: the rate of exactly the batched GEMMs of one K-member step
@@ -44,6 +46,7 @@ CLOCK = CLOCKS["wall"]  # --timer cpu: process CPU time (all threads), robust to
 BATCH = 256
 CONTINUOUS = {"obs_dim": 17, "act_dim": 6}
 DISCRETE = {"obs_dim": 4, "n_actions": 2}
+HEADS = ("gaussian", "gmm", "bins", "diffusion")
 
 
 # ---------------------------------------------------------------- workloads
@@ -279,6 +282,9 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
         value = raw_loop(discrete, args.warmup, args.steps, args.raw_adam)
     elif case.startswith("ours-"):
         value = ours(discrete, args.warmup, args.steps, overrides)
+    elif case.startswith("head-"):
+        head = case.split("-")[1]
+        value = ours(False, args.warmup, args.steps, [*overrides, f"head={head}"])
     elif case.startswith("k") and case.endswith("continuous"):
         k = int(case[1:].split("-")[0])
         value = k_seeds(k, discrete, args.warmup // 4, args.k_steps, overrides)
@@ -348,6 +354,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--flops", action="store_true", help="also the GEMM-rate cases (FLOP limit of K members)"
     )
+    parser.add_argument(
+        "--heads", action="store_true", help="also every action head's steps/s (vs head=mse)"
+    )
     args = parser.parse_args(argv)
     if args.case:
         print(json.dumps(run_case(args.case, args)))
@@ -362,6 +371,8 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if args.flops and not args.cases:
         cases += ["gemm", *(f"gemm-k{k}" for k in args.k)]
+    if args.heads and not args.cases:
+        cases += [f"head-{h}-continuous" for h in HEADS]
     passthrough = [
         *("--steps", str(args.steps), "--k-steps", str(args.k_steps)),
         *("--warmup", str(args.warmup), "--threads", str(args.threads), "--timer", args.timer),
@@ -409,6 +420,8 @@ def markdown(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
         unit, note = "steps/s", ""
         if case.startswith("ours-"):
             note = f"{ratio(case, 'raw-' + case.split('-', 1)[1])} of raw"
+        elif case.startswith("head-"):
+            note = f"{ratio(case, 'ours-continuous')} of head=mse"
         elif case.startswith("k"):
             unit = "seed-steps/s"
             notes = []
