@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from imitation_lab.config.identity import is_compared
 from imitation_lab.errors import SweepError
 from imitation_lab.runs.run_dir import DONE, FAILED, PRUNED, read_marker
 
@@ -117,11 +118,13 @@ def load_jobs(sweep_dir: Path) -> list[Job]:
 
 
 def swept_keys(sweep_dir: Path, jobs: Sequence[Job]) -> list[str]:
-    """Keys swept by the command line or ``hydra.sweeper.params``, or that differ across jobs."""
+    """Keys swept by the command line or ``hydra.sweeper.params``, or that differ across jobs;
+    never keys that do not change a result (``identity.NOT_COMPARED``: the logger, tags...),
+    so jobs run with another logger still group with the rest."""
     keys: list[str] = []
 
     def add(key: str) -> None:
-        if key not in keys:
+        if key not in keys and is_compared(f"{key}=x"):
             keys.append(key)
 
     multirun = Path(sweep_dir) / "multirun.yaml"

@@ -260,9 +260,8 @@ PLANS: dict[str, Run | Compose | Skip] = {
         creates={f"multirun/clip_vs_tanh/*/{DONE}": 0},  # the 4 jobs above are DONE: skipped
         rewrites=("experiments/clip_vs_tanh/results.md",),
     ),
-    "mkdir -p multirun && tar -C multirun -xJf experiments/clip_vs_tanh/mujoco/runs.tar.xz": Run(
-        creates={f"multirun/clip_vs_tanh_mujoco/*/{DONE}": 280}
-    ),
+    "mkdir -p multirun && for f in experiments/clip_vs_tanh/mujoco/runs*.tar.xz; do "
+    'tar -C multirun -xJf "$f"; done': Run(creates={f"multirun/clip_vs_tanh_mujoco/*/{DONE}": 360}),
     "experiments/clip_vs_tanh/run.sh mujoco": Compose(
         "360 jobs on 8 datasets built from ../shared/experts and the built-in PointMaze",
         app="train",
