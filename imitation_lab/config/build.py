@@ -68,6 +68,8 @@ def load_dataset(
     download: bool = True,
     obs_keys: list[str] | None = None,
     frame_stack: int = 1,
+    top_fraction: float | None = None,
+    min_return: float | None = None,
 ) -> LoadedDataset:
     """``load_training_data`` with the built-in datasets buildable on first use."""
     return load_training_data(
@@ -76,6 +78,8 @@ def load_dataset(
         builders=builtin_builders(),
         obs_keys=obs_keys,
         frame_stack=frame_stack,
+        top_fraction=top_fraction,
+        min_return=min_return,
     )
 
 

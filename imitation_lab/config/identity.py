@@ -35,9 +35,13 @@ from imitation_lab.errors import CheckpointError
 #: (group, key) pairs that do not change a run's result; key None = the whole group
 NOT_COMPARED = (("trainer", "resume"), ("trainer", "progress"), ("logger", None), ("tags", None))
 
-#: top-level keys added after runs were recorded, with the value that means "as before": a
-#: job with that value is the same job as one recorded without the key (its hash, DONE.json)
-AS_BEFORE: dict[str, Any] = {"head": {"_target_": None, "act": "mode"}}
+#: keys (dotted) added after runs were recorded, with the value that means "as before": a job
+#: with that value is the same job as one recorded without the key (its hash, DONE.json)
+AS_BEFORE: dict[str, Any] = {
+    "head": {"_target_": None, "act": "mode"},
+    "dataset.top_fraction": None,
+    "dataset.min_return": None,
+}
 
 #: config keys (dotted prefixes) that may differ between members trained as one stacked model
 BATCHABLE = (
@@ -69,6 +73,8 @@ RESUME_MUST_MATCH = (
     "config.bounding",
     "config.head",
     "config.dataset.normalize_obs",
+    "config.dataset.top_fraction",  # which episodes it trains on
+    "config.dataset.min_return",
     "config.trainer.batch_size",
 )
 
@@ -112,6 +118,10 @@ def comparable(config: Any) -> Any:
         for k, v in canonical(config).items()
         if v is not None and not (k in AS_BEFORE and v == AS_BEFORE[k])
     }
+    for dotted, value in AS_BEFORE.items():  # keys added inside a group
+        group, _, key = dotted.partition(".")
+        if key and isinstance(out.get(group), dict) and out[group].get(key, value) == value:
+            out[group] = {k: v for k, v in out[group].items() if k != key}
     for group, key in NOT_COMPARED:
         if key is None:
             out.pop(group, None)

@@ -230,6 +230,8 @@ class DatasetSchema:
     download: bool = True
     obs_keys: list[str] | None = None  # observation keys fed to the actor (null: all but text)
     frame_stack: int = 1  # feed the last n observations (Atari: 4); 1 = no stacking
+    top_fraction: float | None = None  # keep the top fraction of episodes by return (BC-10%: 0.1)
+    min_return: float | None = None  # keep episodes with a return >= this (or top_fraction)
 
 
 @dataclass
@@ -346,6 +348,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "actor.features": (lambda v: v > 0, _POSITIVE),
     "actor.image_features": (lambda v: v > 0, _POSITIVE),
     "dataset.frame_stack": (lambda v: v >= 1, ">= 1 (1 = no frame stacking)"),
+    "dataset.top_fraction": (lambda v: 0 < v <= 1, "must be in (0, 1] (0.1 keeps the top 10 %)"),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "trainer.batch_size": (lambda v: v > 0, _POSITIVE),
     "trainer.log_every": (lambda v: v > 0, _POSITIVE),

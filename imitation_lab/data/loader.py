@@ -15,6 +15,7 @@ from minari import MinariDataset
 
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.cache import load_flat
+from imitation_lab.data.filtering import filter_episodes
 from imitation_lab.data.frames import stack_frames
 from imitation_lab.data.obs import ObsSpec, is_text
 from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
@@ -154,6 +155,8 @@ def load_training_data(
     builders: Builders | None = None,
     obs_keys: Sequence[str] | None = None,
     frame_stack: int = 1,
+    top_fraction: float | None = None,
+    min_return: float | None = None,
 ) -> LoadedDataset:
     """Find/build/download ``dataset_id``, validate it and flatten it (cached).
 
@@ -188,6 +191,11 @@ def load_training_data(
     check_contents(dataset, data)
     info = dataset_info(dataset, key, eval_env_id)
     info["data_digest"] = data.digest
+    data, episode_filter = filter_episodes(
+        data, dataset_id, top_fraction=top_fraction, min_return=min_return
+    )
+    if episode_filter is not None:
+        info["episode_filter"] = episode_filter
     info["obs_keys"] = spec.keys if not spec.is_box else None
     info["frame_stack"] = int(frame_stack)
     score_fn = normalized_score_fn(dataset)

@@ -98,6 +98,8 @@ def train_group(
             download=first.dataset.download,
             obs_keys=None if keys is None else list(keys),
             frame_stack=int(first.dataset.get("frame_stack", 1)),
+            top_fraction=first.dataset.get("top_fraction"),
+            min_return=first.dataset.get("min_return"),
         )
     log.info(
         "Dataset %s: %d episodes, %d transitions.",

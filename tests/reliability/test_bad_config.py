@@ -37,8 +37,16 @@ def test_user_error_is_one_line_and_no_work_is_done(minari_store: Path, tmp_path
         (["trainer.batch_size=0"], ["trainer.batch_size", "must be > 0"]),
         (["dataset=cartpole", "actor.act_dim=1"], ["actor.act_dim=1", "needs 2"]),
         (["optim=adam_schema"], ["optim=adam_schema is an internal schema", "`optim=adam`"]),
+        (["dataset.top_fraction=0"], ["dataset.top_fraction", "must be in (0, 1]"]),
+        (["head=gmm", "dataset=cartpole"], ["head=gmm", "discrete actions keep their categorical"]),
     ],
-    ids=["zero-batch", "continuous-head-on-discrete", "schema-as-option"],
+    ids=[
+        "zero-batch",
+        "continuous-head-on-discrete",
+        "schema-as-option",
+        "top-fraction-0",
+        "box-head-on-discrete",
+    ],
 )
 def test_more_user_errors(
     overrides: list[str],
