@@ -94,6 +94,9 @@ PLANS: dict[str, Run | Compose | Skip] = {
     ),
     "python -m imitation_lab.train bounding=tanh": Run(TRAIN, creates={"outputs/train/*": 1}),
     "python -m imitation_lab.train optim=adamw scheduler=cosine": Run(TRAIN),
+    # ---------------------------------------------------------------- filtered BC
+    "python -m imitation_lab.train dataset.top_fraction=0.1": Run(TRAIN, prints=("keeps 5 of 50",)),
+    "python -m imitation_lab.train dataset.min_return=-200": Run(TRAIN, prints=("keeps",)),
     # ---------------------------------------------------------------- action heads
     "python -m imitation_lab.train head=gaussian": Run(TRAIN, prints=("final/normalized_score",)),
     "python -m imitation_lab.train head=gmm head.modes=5": Run(TRAIN),
