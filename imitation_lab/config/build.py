@@ -70,6 +70,7 @@ def load_dataset(
     frame_stack: int = 1,
     top_fraction: float | None = None,
     min_return: float | None = None,
+    val_fraction: float | None = None,
 ) -> LoadedDataset:
     """``load_training_data`` with the built-in datasets buildable on first use."""
     return load_training_data(
@@ -80,6 +81,7 @@ def load_dataset(
         frame_stack=frame_stack,
         top_fraction=top_fraction,
         min_return=min_return,
+        val_fraction=val_fraction,
     )
 
 

@@ -41,6 +41,8 @@ AS_BEFORE: dict[str, Any] = {
     "head": {"_target_": None, "act": "mode"},
     "dataset.top_fraction": None,
     "dataset.min_return": None,
+    "dataset.val_fraction": None,
+    "trainer.select": "best_eval",
 }
 
 #: config keys (dotted prefixes) that may differ between members trained as one stacked model
@@ -75,6 +77,8 @@ RESUME_MUST_MATCH = (
     "config.dataset.normalize_obs",
     "config.dataset.top_fraction",  # which episodes it trains on
     "config.dataset.min_return",
+    "config.dataset.val_fraction",
+    "config.trainer.select",  # which weights best.pt holds
     "config.trainer.batch_size",
 )
 

@@ -232,6 +232,7 @@ class DatasetSchema:
     frame_stack: int = 1  # feed the last n observations (Atari: 4); 1 = no stacking
     top_fraction: float | None = None  # keep the top fraction of episodes by return (BC-10%: 0.1)
     min_return: float | None = None  # keep episodes with a return >= this (or top_fraction)
+    val_fraction: float | None = None  # hold out this fraction of episodes for val/loss
 
 
 @dataclass
@@ -349,6 +350,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "actor.image_features": (lambda v: v > 0, _POSITIVE),
     "dataset.frame_stack": (lambda v: v >= 1, ">= 1 (1 = no frame stacking)"),
     "dataset.top_fraction": (lambda v: 0 < v <= 1, "must be in (0, 1] (0.1 keeps the top 10 %)"),
+    "dataset.val_fraction": (lambda v: 0 < v < 1, "must be in (0, 1) (0.1 holds out 10 %)"),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "trainer.batch_size": (lambda v: v > 0, _POSITIVE),
     "trainer.log_every": (lambda v: v > 0, _POSITIVE),
@@ -417,6 +419,12 @@ def validate(cfg: DictConfig) -> None:
                 f"Fix it on the command line, e.g. `{key}=<value>`."
             )
     bound = getattr(cfg.bounding.action_bound_method, "value", cfg.bounding.action_bound_method)
+    select = getattr(cfg.trainer.get("select"), "value", cfg.trainer.get("select"))
+    if select == "best_val" and cfg.dataset.get("val_fraction") is None:
+        raise ConfigError(
+            "trainer.select=best_val picks the weights with the lowest val/loss, which needs "
+            "held-out episodes: set dataset.val_fraction (e.g. 0.1), or trainer.select=best_eval."
+        )
     if cfg.bounding.action_scaling and bound is None:
         raise ConfigError(
             "bounding.action_scaling=true needs a bounded output (bounding=clip or tanh): "

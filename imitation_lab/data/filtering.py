@@ -1,9 +1,14 @@
-"""Filtered BC: train on the best episodes only (CORL's "10%-BC", ``dataset.top_fraction``).
+"""Which episodes train: filtered BC (CORL's "10%-BC", ``dataset.top_fraction``) and the
+validation split (``dataset.val_fraction``).
 
 ``dataset.top_fraction=f`` keeps the ``ceil(f * N)`` episodes with the highest returns (at least
 one); ties are broken by episode order (the earlier episode first), so the kept set is a
 deterministic function of the data. ``dataset.min_return=r`` instead keeps every episode whose
 return is at least ``r``. The kept episode ids and counts go into ``dataset_info.json``.
+
+``dataset.val_fraction=f`` then holds out ``ceil(f * N)`` whole episodes (at least one, never
+all) for the validation loss: a permutation seeded with ``VAL_SEED``, the same for every run
+seed, so seeds are compared on the same held-out episodes.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from imitation_lab.data.obs import tree_map
 from imitation_lab.errors import DatasetError
 
 log = logging.getLogger(__name__)
+#: the seed of the validation split: one split per dataset (and filter), whatever the run seed
+VAL_SEED = 0
 
 
 def kept_episodes(
@@ -107,3 +114,31 @@ def filter_episodes(
         "kept_return_mean": float(returns[kept].mean()),
     }
     return select_episodes(data, kept), record
+
+
+def split_validation(
+    data: OfflineData, dataset_id: str, val_fraction: float | None
+) -> tuple[OfflineData, OfflineData | None, dict | None]:
+    """``(train data, validation data, what to record)``; no split without ``val_fraction``."""
+    if val_fraction is None:
+        return data, None, None
+    lengths = data.episode_lengths
+    n = 0 if lengths is None else len(lengths)
+    if n < 2:
+        raise DatasetError(
+            f"dataset.val_fraction={val_fraction} holds out whole episodes, but {dataset_id} "
+            f"has {n} episode(s) to train on: use a dataset with more episodes, or no split."
+        )
+    count = min(n - 1, max(1, math.ceil(val_fraction * n)))
+    order = np.random.default_rng(VAL_SEED).permutation(n)
+    held_out, kept = np.sort(order[:count]), np.sort(order[count:])
+    log.info(
+        "%s: dataset.val_fraction=%s holds out %d of %d episodes for val/loss.",
+        dataset_id,
+        val_fraction,
+        count,
+        n,
+    )
+    record = {"val_fraction": val_fraction, "val_episodes": int(count),
+              "episode_ids": [int(e) for e in held_out]}  # fmt: skip
+    return select_episodes(data, kept), select_episodes(data, held_out), record

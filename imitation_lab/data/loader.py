@@ -15,7 +15,7 @@ from minari import MinariDataset
 
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.cache import load_flat
-from imitation_lab.data.filtering import filter_episodes
+from imitation_lab.data.filtering import filter_episodes, split_validation
 from imitation_lab.data.frames import stack_frames
 from imitation_lab.data.obs import ObsSpec, is_text
 from imitation_lab.data.reference import ScoreFn, normalized_score_fn, reference_scores
@@ -41,6 +41,8 @@ class LoadedDataset:
     obs_spec: ObsSpec | None = None
     frame_stack: int = 1
     frame_spec: ObsSpec | None = None
+    #: the held-out episodes of ``dataset.val_fraction`` (None: no split)
+    val: OfflineData | None = None
 
     def eval_env(self) -> gym.Env:
         """The dataset's eval env, its observations stacked as the actor is trained on."""
@@ -157,6 +159,7 @@ def load_training_data(
     frame_stack: int = 1,
     top_fraction: float | None = None,
     min_return: float | None = None,
+    val_fraction: float | None = None,
 ) -> LoadedDataset:
     """Find/build/download ``dataset_id``, validate it and flatten it (cached).
 
@@ -196,6 +199,9 @@ def load_training_data(
     )
     if episode_filter is not None:
         info["episode_filter"] = episode_filter
+    data, val, validation = split_validation(data, dataset_id, val_fraction)
+    if validation is not None:
+        info["validation"] = validation
     info["obs_keys"] = spec.keys if not spec.is_box else None
     info["frame_stack"] = int(frame_stack)
     score_fn = normalized_score_fn(dataset)
@@ -207,8 +213,14 @@ def load_training_data(
             )
         stacked = spec.stacked(frame_stack)
         data = replace(data, spec=stacked, frame_stack=int(frame_stack))
-        return LoadedDataset(dataset, data, score_fn, info, stacked, int(frame_stack), spec)
-    return LoadedDataset(dataset, data, score_fn, info, None if spec.is_flat_vector else spec)
+        if val is not None:
+            val = replace(val, spec=stacked, frame_stack=int(frame_stack))
+        return LoadedDataset(
+            dataset, data, score_fn, info, stacked, int(frame_stack), spec, val=val
+        )
+    return LoadedDataset(
+        dataset, data, score_fn, info, None if spec.is_flat_vector else spec, val=val
+    )
 
 
 __all__ = ["LoadedDataset", "dataset_info", "load_training_data", "validate_against_env"]

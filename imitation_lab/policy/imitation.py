@@ -171,6 +171,26 @@ class ImitationPolicy(nn.Module):
         self.optim.step()
         return ImitationTrainingStats(loss=loss.item())
 
+    @torch.no_grad()
+    def evaluation_loss(self, obs: Any, act: torch.Tensor) -> torch.Tensor:
+        """The loss ``learn`` minimizes, on ``obs``/``act`` without a gradient step (the
+        validation loss of held-out data; eval mode)."""
+        was_training = self.training
+        self.eval()
+        try:
+            if self.head is not None:
+                params, _ = self.actor(obs, state=None, info={})
+                target = torch.as_tensor(act, dtype=torch.float32, device=params.device)
+                return self.head.loss(params, target, self.loss_bound).mean()
+            discrete = self.action_type == "discrete"
+            output = self(Batch(obs=obs, info={}))
+            output = output.logits if discrete else output.act
+            dtype = torch.long if discrete else torch.float32
+            target = torch.as_tensor(act, dtype=dtype, device=output.device)
+            return bc_loss(output, target, discrete=discrete, through=self.loss_bound)
+        finally:
+            self.train(was_training)
+
     def _learn_head(self, batch: Batch) -> ImitationTrainingStats:
         """The head's loss of the actor's output (no action is drawn while learning)."""
         assert self.head is not None

@@ -100,6 +100,7 @@ def train_group(
             frame_stack=int(first.dataset.get("frame_stack", 1)),
             top_fraction=first.dataset.get("top_fraction"),
             min_return=first.dataset.get("min_return"),
+            val_fraction=first.dataset.get("val_fraction"),
         )
     log.info(
         "Dataset %s: %d episodes, %d transitions.",
@@ -146,6 +147,7 @@ def train_group(
             normalizer=normalizer,
             eval_env=eval_env,
             obs_spec=loaded.obs_spec,
+            val=None if loaded.val is None else training_tensors(loaded.val, normalizer, policies),
         )
         fit.prepare()  # resumes are checked here: nothing has been written yet
         started = True

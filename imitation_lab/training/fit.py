@@ -139,9 +139,11 @@ class GroupFit:
         normalizer: Normalizer,
         eval_env: gym.vector.VectorEnv | None = None,
         obs_spec: ObsSpec | None = None,
+        val: TrainingTensors | None = None,
     ) -> None:
         if not members:
             raise ValueError("A training group needs at least one member.")
+        self.val = val  # held-out episodes: val/loss at each evaluation
         self.learner = learner
         self.members = list(members)
         self.tensors = tensors
@@ -195,6 +197,7 @@ class GroupFit:
                     self.learner.write_back()
                     self._end_of_step()
             self.learner.write_back()
+            self._validate()  # steps=0, or resumed at the end before it validated
             if self._alive() and any(not m.last_eval for m in self._alive()):
                 self._evaluate()  # steps=0, or resumed at the end before its evaluation
         finally:
@@ -226,6 +229,7 @@ class GroupFit:
     def _end_of_step(self) -> None:
         at_end = self.step == self.settings.steps
         if self._due(self.settings.eval_every) or at_end:
+            self._validate()
             self._evaluate()
         if self._due(self.settings.checkpoint_every) or at_end:
             for member in self._alive():
@@ -233,6 +237,29 @@ class GroupFit:
         pause_point(self.step)  # a test hook: IMITATION_LAB_PAUSE_AT (no-op when unset)
 
     # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def _validate(self, chunk: int = 4096) -> None:
+        """``val/loss`` of every member on the held-out episodes: each member's own loss, the
+        mean over every held-out transition (the RNG of a stochastic loss is forked, so
+        validating never changes what training draws)."""
+        due = [m.alive and m.val_step != self.step for m in self.members]
+        if self.val is None or not any(due):
+            return
+        rows = len(self.val)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            totals = [0.0] * len(self.members)
+            for start in range(0, rows, chunk):
+                idx = torch.arange(start, min(start + chunk, rows))
+                obs, act = self.val.batch(idx.expand(len(self.members), -1))
+                for k, member in enumerate(self.members):
+                    if due[k]:
+                        loss = member.policy.evaluation_loss(_member_rows(obs, k), act[k])
+                        totals[k] += float(loss) * len(idx)
+        for k, (member, total) in enumerate(zip(self.members, totals, strict=True)):
+            if due[k]:
+                self._guard(member, member.record_val, total / rows)
+
     def _evaluate(self) -> None:
         if self.eval_env is None or self.settings.eval_episodes == 0:
             return
@@ -288,6 +315,11 @@ class GroupFit:
             if scores:
                 postfix["score"] = f"{min(scores):.1f}..{max(scores):.1f}"
         bar.set_postfix(postfix)
+
+
+def _member_rows(obs: Any, k: int) -> Any:
+    """Member ``k``'s ``[B, ...]`` of a ``[K, B, ...]`` observation (tensor or tree)."""
+    return obs[k] if isinstance(obs, torch.Tensor) else tree_map(lambda t: t[k], obs)
 
 
 def _idle_action(policy: ImitationPolicy, raw: torch.Tensor) -> np.ndarray:

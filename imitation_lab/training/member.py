@@ -89,6 +89,10 @@ class Member:
         self.sampler = torch.Generator(device="cpu").manual_seed(seed)
         self.step = 0
         self.best_score = -math.inf
+        self.best_val_loss = math.inf
+        self.best_step = -1  # the evaluation step of best_val_loss
+        self.last_val: float | None = None
+        self.val_step = -1  # the step of last_val
         self.last_eval: dict[str, float] = {}
         self.loss_window: deque[float] = deque(maxlen=SMOOTHING_WINDOW)
         self.failure: BaseException | None = None
@@ -151,15 +155,35 @@ class Member:
         )
 
     # ------------------------------------------------------------------ evaluation
+    def record_val(self, loss: float) -> None:
+        """Log ``val/loss`` (held-out episodes); with ``trainer.select=best_val`` a new lowest
+        one saves ``checkpoints/best.pt`` (this evaluation step is then the best)."""
+        self.logger.log({"val/loss": loss}, self.step)
+        self.last_val, self.val_step = loss, self.step
+        if _select(self.settings) == "best_val" and loss < self.best_val_loss:
+            self.best_val_loss = loss
+            self.best_step = self.step
+            self.save("best.pt")
+
     def record_eval(self, result: EvalResult) -> dict[str, float]:
-        """Log an evaluation; a new best normalized score saves ``checkpoints/best.pt``."""
+        """Log an evaluation. ``trainer.select`` says which weights ``checkpoints/best.pt``
+        holds: the best normalized score (``best_eval``, the default), the lowest
+        ``val/loss`` (``best_val``: its evaluation's score is the best), or the last
+        (``final``)."""
         metrics = {f"eval/{key}": value for key, value in result.metrics(self.score_fn).items()}
+        select = _select(self.settings)
         if "eval/normalized_score" in metrics:
             score = metrics["eval/normalized_score"]
-            if score > self.best_score:
+            if select == "best_eval" and score > self.best_score:
                 self.best_score = score
                 self.save("best.pt")
+            elif (select == "best_val" and self.step == self.best_step) or (
+                select == "final" and self.step == self.settings.steps
+            ):
+                self.best_score = score
             metrics["eval/best_normalized_score"] = self.best_score
+        if select == "final" and self.step == self.settings.steps:
+            self.save("best.pt")
         self.last_eval = metrics
         self.logger.log(metrics, self.step)
         log.info(
@@ -178,8 +202,13 @@ class Member:
         if self.loss_window:
             out["train/smoothed_loss"] = float(np.mean(self.loss_window))
         out.update({k.replace("eval/", "final/"): v for k, v in self.last_eval.items()})
+        if self.last_val is not None:
+            out["final/val_loss"] = self.last_val
         if math.isfinite(self.best_score):
             out["best/normalized_score"] = self.best_score
+        if math.isfinite(self.best_val_loss):
+            out["best/val_loss"] = self.best_val_loss
+            out["best/step"] = float(self.best_step)
         return out
 
     # ------------------------------------------------------------------ checkpoints
@@ -191,6 +220,10 @@ class Member:
             "normalizer": self.normalizer.state_dict(),
             "step": self.step,
             "best_score": self.best_score,
+            "best_val_loss": self.best_val_loss,
+            "best_step": self.best_step,
+            "last_val": self.last_val,
+            "val_step": self.val_step,
             "last_eval": self.last_eval,
             "loss_window": list(self.loss_window),
             "rng": rng_state(),
@@ -236,6 +269,10 @@ class Member:
             ) from err
         self.step = int(state["step"])
         self.best_score = float(state["best_score"])
+        self.best_val_loss = float(state.get("best_val_loss", math.inf))
+        self.best_step = int(state.get("best_step", -1))
+        self.last_val = state.get("last_val")
+        self.val_step = int(state.get("val_step", -1))
         self.last_eval = dict(state.get("last_eval", {}))
         self.loss_window = deque(state["loss_window"], maxlen=SMOOTHING_WINDOW)
         set_rng_state(state["rng"])
@@ -269,3 +306,9 @@ RESUME_STATE = (
     "rng",
     "sampler",
 )
+
+
+def _select(settings: TrainerSchema) -> str:
+    """``trainer.select`` as a name (an Enum from the config, a str from the Python API)."""
+    select = getattr(settings, "select", "best_eval")
+    return str(getattr(select, "value", select))

@@ -7,6 +7,15 @@ The engine reads these typed values only; the config layer registers the same da
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+
+
+class Select(Enum):
+    """Which weights are ``checkpoints/best.pt`` and reported as ``best/*``."""
+
+    final = "final"  # the last weights
+    best_eval = "best_eval"  # the evaluation with the best normalized score (the default)
+    best_val = "best_val"  # the evaluation step with the lowest val/loss (dataset.val_fraction)
 
 
 @dataclass
@@ -24,3 +33,4 @@ class TrainerSchema:
     progress: bool = True  # progress bar (quiet when stderr is not a TTY)
     device: str = "cpu"  # cpu | cuda | cuda:0 ...
     num_seeds: int = 1  # K>1: seeds seed..seed+K-1 batched in one process
+    select: Select = Select.best_eval  # best.pt and best/*: final | best_eval | best_val

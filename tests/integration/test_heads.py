@@ -86,8 +86,10 @@ def test_diffusion_refuses_stacking_in_one_line(tmp_path: Path, minari_store: Pa
 def test_kill_9_then_resume_with_a_sampling_head_is_bit_identical(
     tmp_path: Path, minari_store: Path
 ) -> None:
+    """With a validation split too: val/loss, the best_val choice and best.pt resume exactly."""
     overrides = ["logger=none", "trainer.progress=false", "trainer.checkpoint_every=100",
-                 *RUN, *HEADS["gaussian"]]  # fmt: skip
+                 *RUN, *HEADS["gaussian"], "dataset.val_fraction=0.2",
+                 "trainer.select=best_val"]  # fmt: skip
     reference = tmp_path / "reference"
     assert run_cli(train_command(reference, *overrides), minari_store).returncode == 0
     resumed, pause = tmp_path / "resumed", tmp_path / "pause"
@@ -102,14 +104,16 @@ def test_kill_9_then_resume_with_a_sampling_head_is_bit_identical(
         proc.kill()
     result = run_cli(train_command(resumed, *overrides, "trainer.resume=true"), minari_store)
     assert result.returncode == 0, result.stderr[-3000:]
-    ours, ref = (torch.load(r / "checkpoints" / "last.pt", weights_only=True)["policy"]
-                 for r in (resumed, reference))  # fmt: skip
-    assert ours.keys() == ref.keys()
-    assert all(torch.equal(ours[k], ref[k]) for k in ref)
+    for name in ("last.pt", "best.pt"):
+        ours, ref = (torch.load(r / "checkpoints" / name, weights_only=True)["policy"]
+                     for r in (resumed, reference))  # fmt: skip
+        assert ours.keys() == ref.keys()
+        assert all(torch.equal(ours[k], ref[k]) for k in ref), name
     drop = ("train/train_time", "train/steps_per_sec")
     lines = [[{k: v for k, v in x.items() if k not in drop} for x in _lines(r)]
              for r in (resumed, reference)]  # fmt: skip
     assert lines[0] == lines[1]  # the evaluations after the resume drew the same actions
+    assert sum("val/loss" in x for x in lines[0]) == 2  # steps 100 and 200, none twice
 
 
 def test_collect_acts_with_a_trained_head(tmp_path: Path) -> None:
