@@ -43,6 +43,7 @@ AS_BEFORE: dict[str, Any] = {
     "dataset.min_return": None,
     "dataset.val_fraction": None,
     "trainer.select": "best_eval",
+    "trainer.ema_decay": None,
 }
 
 #: config keys (dotted prefixes) that may differ between members trained as one stacked model
@@ -79,6 +80,7 @@ RESUME_MUST_MATCH = (
     "config.dataset.min_return",
     "config.dataset.val_fraction",
     "config.trainer.select",  # which weights best.pt holds
+    "config.trainer.ema_decay",  # the average is part of the state
     "config.trainer.batch_size",
 )
 

@@ -352,6 +352,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "dataset.top_fraction": (lambda v: 0 < v <= 1, "must be in (0, 1] (0.1 keeps the top 10 %)"),
     "dataset.val_fraction": (lambda v: 0 < v < 1, "must be in (0, 1) (0.1 holds out 10 %)"),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
+    "trainer.ema_decay": (lambda v: 0 < v < 1, "must be in (0, 1) (e.g. 0.999; unset: no EMA)"),
     "trainer.batch_size": (lambda v: v > 0, _POSITIVE),
     "trainer.log_every": (lambda v: v > 0, _POSITIVE),
     "trainer.eval_every": (lambda v: v >= 0, ">= 0 (0 evaluates only at the end)"),

@@ -140,7 +140,7 @@ def train_group(
             )
         policies = [member.policy for member in members]
         fit = GroupFit(
-            make_learner(policies),
+            make_learner(policies, [member.ema for member in members]),
             members,
             training_tensors(loaded.data, normalizer, policies),
             settings,

@@ -239,9 +239,9 @@ class GroupFit:
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
     def _validate(self, chunk: int = 4096) -> None:
-        """``val/loss`` of every member on the held-out episodes: each member's own loss, the
-        mean over every held-out transition (the RNG of a stochastic loss is forked, so
-        validating never changes what training draws)."""
+        """``val/loss`` of every member on the held-out episodes: each member's own loss (with
+        the weights it acts with), the mean over every held-out transition (the RNG of a
+        stochastic loss is forked, so validating never changes what training draws)."""
         due = [m.alive and m.val_step != self.step for m in self.members]
         if self.val is None or not any(due):
             return
@@ -254,7 +254,8 @@ class GroupFit:
                 obs, act = self.val.batch(idx.expand(len(self.members), -1))
                 for k, member in enumerate(self.members):
                     if due[k]:
-                        loss = member.policy.evaluation_loss(_member_rows(obs, k), act[k])
+                        with member.acting_weights():
+                            loss = member.policy.evaluation_loss(_member_rows(obs, k), act[k])
                         totals[k] += float(loss) * len(idx)
         for k, (member, total) in enumerate(zip(self.members, totals, strict=True)):
             if due[k]:
@@ -283,7 +284,8 @@ class GroupFit:
         for member in members:  # head.act=sample draws the same actions in every evaluation
             member.policy.reseed_actions(member.seed)
         seeds = [m.seed if m.alive else None for m in members]
-        results = evaluate_members(act, self.eval_env, self.settings.eval_episodes, seeds)
+        with self.learner.acting_weights():  # trainer.ema_decay: the averages act
+            results = evaluate_members(act, self.eval_env, self.settings.eval_episodes, seeds)
         for member, result in zip(members, results, strict=True):
             if result is not None:
                 self._guard(member, member.record_eval, result)

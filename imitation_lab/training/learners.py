@@ -9,11 +9,14 @@
 
 Both move per-member state in and out of the members' own ``ImitationPolicy`` objects
 (``read_from`` / ``write_back``), so evaluation, checkpoints and resume are the same code for
-every K, and checkpoints keep the single-run format.
+every K, and checkpoints keep the single-run format. With ``trainer.ema_decay`` they also step
+the members' weight averages (``WeightAverage``) after every update; ``acting_weights()``
+puts the averages in place for evaluation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -25,6 +28,7 @@ from imitation_lab.data.batch import Batch
 from imitation_lab.data.obs import tree_map
 from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.policy.losses import bc_loss
+from imitation_lab.training.ema import WeightAverage
 from imitation_lab.training.stacked import StackedMLP
 from imitation_lab.training.stacked_optim import StackedOptimizer
 
@@ -48,19 +52,29 @@ class Learner(Protocol):
         """Deterministic raw actions ``[K, N, ...]`` (discrete: argmax) for ``obs [K, N, ...]``."""
         ...
 
+    def acting_weights(self) -> contextlib.AbstractContextManager[None]:
+        """Inside the block ``act`` uses the weights the members act with (their averages)."""
+        ...
+
 
 class PolicyLearner:
     """K = 1: ``ImitationPolicy.update`` on the member's own minibatch (Tianshou-exact)."""
 
-    def __init__(self, policy: ImitationPolicy) -> None:
+    def __init__(self, policy: ImitationPolicy, ema: WeightAverage | None = None) -> None:
         self.policies = [policy]
+        self.ema = ema  # over the policy's own parameters
 
     def read_from(self, step: int) -> None:
         pass  # the policy is the learner
 
     def update(self, obs: Any, act: torch.Tensor) -> tuple[list[float], float]:
         stats = self.policies[0].update(Batch(obs=_member(obs, 0), act=act[0], info={}))
+        if self.ema is not None:
+            self.ema.update()
         return [stats.loss], stats.train_time
+
+    def acting_weights(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext() if self.ema is None else self.ema.swapped()
 
     def write_back(self) -> None:
         pass
@@ -79,7 +93,9 @@ class PolicyLearner:
 class StackedLearner:
     """K >= 2 MLP policies (one architecture) trained as one stacked model."""
 
-    def __init__(self, policies: Sequence[ImitationPolicy]) -> None:
+    def __init__(
+        self, policies: Sequence[ImitationPolicy], emas: Sequence[WeightAverage] | None = None
+    ) -> None:
         first = policies[0]
         for policy in policies:
             if not isinstance(policy.actor, MLPActor):
@@ -108,6 +124,8 @@ class StackedLearner:
         for policy in self.scheduled:  # their schedulers step without optim.step(): no warning
             policy.optim._opt_called = True  # type: ignore[attr-defined]
         self._checked_grads = False
+        self.member_emas = list(emas) if emas else None
+        self.ema: WeightAverage | None = None  # over the flat [K, P] buffer, from read_from
 
     @property
     def num_members(self) -> int:
@@ -116,6 +134,12 @@ class StackedLearner:
     def read_from(self, step: int) -> None:
         self.model.load_members([policy.actor.state_dict() for policy in self.policies])
         self.optim.read_from(step)
+        if self.member_emas is not None:  # one average of the stacked buffer: per member
+            first = self.member_emas[0]
+            if len(first.shadow) != len(self.model.slots):
+                raise ValueError("A stacked weight average covers the actors' parameters only.")
+            self.ema = WeightAverage([self.model.flat], first.decay)
+            self.ema.load([self.model.join([e.shadow for e in self.member_emas])], first.updates)
 
     def _input(self, obs: Any) -> torch.Tensor:
         """``[K, B, obs_dim]`` floats: the members' shared flatten/one-hot/scale step first."""
@@ -139,6 +163,8 @@ class StackedLearner:
                 raise RuntimeError("Gradients left the stacked buffer (torch changed?).")
             self._checked_grads = True
         self.optim.step()
+        if self.ema is not None:
+            self.ema.update()
         for policy in self.scheduled:  # each member's own schedule, as its single run steps it
             policy.step_lr_scheduler()
         values = losses.detach().tolist()
@@ -148,6 +174,12 @@ class StackedLearner:
         for k, policy in enumerate(self.policies):
             policy.actor.load_state_dict(self.model.member_state_dict(k))
         self.optim.write_back()
+        if self.ema is not None and self.member_emas is not None:
+            for k, member_ema in enumerate(self.member_emas):
+                member_ema.load(self.model.split(self.ema.shadow[0], k), self.ema.updates)
+
+    def acting_weights(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext() if self.ema is None else self.ema.swapped()
 
     @torch.no_grad()
     def act(self, obs: Any) -> torch.Tensor:
@@ -162,8 +194,12 @@ def _member(obs: Any, k: int) -> Any:
     return obs[k] if isinstance(obs, torch.Tensor) else tree_map(lambda t: t[k], obs)
 
 
-def make_learner(policies: Sequence[ImitationPolicy]) -> Learner:
-    """``PolicyLearner`` for one member, ``StackedLearner`` for several."""
+def make_learner(
+    policies: Sequence[ImitationPolicy], emas: Sequence[WeightAverage | None] | None = None
+) -> Learner:
+    """``PolicyLearner`` for one member, ``StackedLearner`` for several; ``emas``: each
+    member's weight average (``trainer.ema_decay``; all or none)."""
+    averages = [e for e in emas or () if e is not None]
     if len(policies) == 1:
-        return PolicyLearner(policies[0])
-    return StackedLearner(policies)
+        return PolicyLearner(policies[0], averages[0] if averages else None)
+    return StackedLearner(policies, averages or None)

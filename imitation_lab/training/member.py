@@ -8,11 +8,12 @@ Hydra here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from imitation_lab.envs.evaluate import EvalResult
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.training.checkpoint import load_checkpoint, save_checkpoint
+from imitation_lab.training.ema import WeightAverage
 from imitation_lab.training.loggers import Logger, NullLogger
 from imitation_lab.training.settings import TrainerSchema
 from imitation_lab.utils.seeding import rng_state, set_rng_state
@@ -97,6 +99,9 @@ class Member:
         self.loss_window: deque[float] = deque(maxlen=SMOOTHING_WINDOW)
         self.failure: BaseException | None = None
         self._interval = _Interval()
+        decay = getattr(settings, "ema_decay", None)
+        #: ``trainer.ema_decay``: the average of the weights, what evaluation and checkpoints use
+        self.ema = None if decay is None else WeightAverage(list(policy.parameters()), decay)
 
     @property
     def alive(self) -> bool:
@@ -153,6 +158,16 @@ class Member:
             f"{self.run_dir / 'metrics.jsonl'}. Start a new run with a lower optim.lr or "
             "optim=adamw, or check the dataset for extreme values."
         )
+
+    @contextlib.contextmanager
+    def acting_weights(self) -> Iterator[None]:
+        """The policy holds the weights it acts with inside the block: the average with
+        ``trainer.ema_decay``, else its own."""
+        if self.ema is None:
+            yield
+        else:
+            with self.ema.swapped():
+                yield
 
     # ------------------------------------------------------------------ evaluation
     def record_val(self, loss: float) -> None:
@@ -213,8 +228,18 @@ class Member:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
+        """The checkpoint: ``policy`` holds the weights to act with (``eval``, ``load_policy``,
+        ``collect``): with ``trainer.ema_decay`` the average, the trained weights then being
+        ``trained_policy``."""
+        trained = self.policy.state_dict()
+        with self.acting_weights():
+            acting = {k: v.clone() for k, v in self.policy.state_dict().items()}
+        ema = {} if self.ema is None else {
+            "trained_policy": trained, "ema_updates": self.ema.updates
+        }  # fmt: skip
         return {
-            "policy": self.policy.state_dict(),
+            "policy": acting,
+            **ema,
             "optim": self.policy.optim.state_dict(),
             "schedulers": [s.state_dict() for s in _schedulers(self.policy)],
             "normalizer": self.normalizer.state_dict(),
@@ -253,8 +278,20 @@ class Member:
             )
         if self.check_setup is not None:
             self.check_setup(state.get("metadata") or {}, self.metadata, source)
+        if (self.ema is None) != ("trained_policy" not in state):
+            raise CheckpointError(
+                f"Checkpoint {source} was written "
+                f"{'without' if self.ema is not None else 'with'} trainer.ema_decay: resume it "
+                "with its own trainer.ema_decay (see .hydra/config.yaml in its run dir)."
+            )
         try:
-            self.policy.load_state_dict(state["policy"])
+            if self.ema is not None:  # the average first: its tensors are the policy's shape
+                self.policy.load_state_dict(state["policy"])
+                self.ema.load([p.detach().clone() for p in self.policy.parameters()], 0)
+                self.ema.updates = int(state["ema_updates"])
+                self.policy.load_state_dict(state["trained_policy"])
+            else:
+                self.policy.load_state_dict(state["policy"])
             self.normalizer.load_state_dict(state["normalizer"])
             self.policy.optim.load_state_dict(state["optim"])
             schedulers = _schedulers(self.policy)

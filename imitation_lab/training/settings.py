@@ -34,3 +34,4 @@ class TrainerSchema:
     device: str = "cpu"  # cpu | cuda | cuda:0 ...
     num_seeds: int = 1  # K>1: seeds seed..seed+K-1 batched in one process
     select: Select = Select.best_eval  # best.pt and best/*: final | best_eval | best_val
+    ema_decay: float | None = None  # evaluate/checkpoint an EMA of the weights (e.g. 0.999)

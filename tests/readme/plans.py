@@ -100,6 +100,9 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train dataset.val_fraction=0.1 trainer.select=best_val": Run(
         TRAIN, prints=("holds out 5 of 50 episodes", "best/val_loss")
     ),
+    "python -m imitation_lab.train trainer.ema_decay=0.999": Run(
+        TRAIN, prints=("final/normalized_score",)
+    ),
     # ---------------------------------------------------------------- action heads
     "python -m imitation_lab.train head=gaussian": Run(TRAIN, prints=("final/normalized_score",)),
     "python -m imitation_lab.train head=gmm head.modes=5": Run(TRAIN),
