@@ -29,6 +29,7 @@ from imitation_lab.config.checks import (
     expected_sizes,
 )
 from imitation_lab.config.instantiate import instantiate
+from imitation_lab.data.augment import RandomShift
 from imitation_lab.data.loader import LoadedDataset, load_training_data
 from imitation_lab.data.normalize import Normalizer
 from imitation_lab.data.normalize import make_normalizer as _make_normalizer
@@ -182,6 +183,22 @@ def make_head(
             )
         kwargs |= {"low": low.flatten(), "high": high.flatten()}
     return instantiate(node, **kwargs)
+
+
+def make_augmentation(cfg: DictConfig, loaded: LoadedDataset) -> RandomShift | None:
+    """``dataset.augment`` for the training minibatches; refused without image observations."""
+    augment = cfg.dataset.get("augment")
+    if augment is None:
+        return None
+    spec = loaded.obs_spec
+    if spec is None or not any(leaf.kind == "image" for leaf in spec.leaves):
+        raise ConfigError(
+            f"dataset.augment={getattr(augment, 'value', augment)} shifts images, but "
+            f"{cfg.dataset.id} has no image observation (uint8 Box of rank >= 2): drop "
+            "dataset.augment, or keep an image key (dataset.obs_keys) with actor=cnn or "
+            "actor=multi_input."
+        )
+    return RandomShift(int(cfg.dataset.shift_pad))
 
 
 def warn_about_budget(cfg: DictConfig, transitions: int) -> None:

@@ -42,6 +42,8 @@ AS_BEFORE: dict[str, Any] = {
     "dataset.top_fraction": None,
     "dataset.min_return": None,
     "dataset.val_fraction": None,
+    "dataset.augment": None,
+    "dataset.shift_pad": 4,
     "trainer.select": "best_eval",
     "trainer.ema_decay": None,
 }
@@ -79,6 +81,8 @@ RESUME_MUST_MATCH = (
     "config.dataset.top_fraction",  # which episodes it trains on
     "config.dataset.min_return",
     "config.dataset.val_fraction",
+    "config.dataset.augment",  # what each minibatch looks like
+    "config.dataset.shift_pad",
     "config.trainer.select",  # which weights best.pt holds
     "config.trainer.ema_decay",  # the average is part of the state
     "config.trainer.batch_size",

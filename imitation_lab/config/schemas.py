@@ -21,6 +21,7 @@ from imitation_lab.config import help as app_help
 from imitation_lab.config.checks import check_device
 from imitation_lab.config.collect_schemas import COLLECT_SCHEMAS
 from imitation_lab.config.identity import register_resolver
+from imitation_lab.data.augment import Augment
 from imitation_lab.errors import ConfigError
 from imitation_lab.policy.bounding import BOUNDS, trainable_through
 from imitation_lab.training.settings import TrainerSchema
@@ -233,6 +234,8 @@ class DatasetSchema:
     top_fraction: float | None = None  # keep the top fraction of episodes by return (BC-10%: 0.1)
     min_return: float | None = None  # keep episodes with a return >= this (or top_fraction)
     val_fraction: float | None = None  # hold out this fraction of episodes for val/loss
+    augment: Augment | None = None  # random_shift: DrQ's image shift while training (cnn)
+    shift_pad: int = 4  # random_shift: pixels of (edge-replicated) padding, the largest shift
 
 
 @dataclass
@@ -351,6 +354,7 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "dataset.frame_stack": (lambda v: v >= 1, ">= 1 (1 = no frame stacking)"),
     "dataset.top_fraction": (lambda v: 0 < v <= 1, "must be in (0, 1] (0.1 keeps the top 10 %)"),
     "dataset.val_fraction": (lambda v: 0 < v < 1, "must be in (0, 1) (0.1 holds out 10 %)"),
+    "dataset.shift_pad": (lambda v: v >= 1, ">= 1 (pixels)"),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "trainer.ema_decay": (lambda v: 0 < v < 1, "must be in (0, 1) (e.g. 0.999; unset: no EMA)"),
     "trainer.batch_size": (lambda v: v > 0, _POSITIVE),

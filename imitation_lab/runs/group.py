@@ -148,6 +148,7 @@ def train_group(
             eval_env=eval_env,
             obs_spec=loaded.obs_spec,
             val=None if loaded.val is None else training_tensors(loaded.val, normalizer, policies),
+            augment=build.make_augmentation(first, loaded),
         )
         fit.prepare()  # resumes are checked here: nothing has been written yet
         started = True

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from imitation_lab.data.augment import RandomShift
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.frames import FrameIndex
 from imitation_lab.data.normalize import Normalizer, make_normalizer
@@ -140,10 +141,12 @@ class GroupFit:
         eval_env: gym.vector.VectorEnv | None = None,
         obs_spec: ObsSpec | None = None,
         val: TrainingTensors | None = None,
+        augment: RandomShift | None = None,
     ) -> None:
         if not members:
             raise ValueError("A training group needs at least one member.")
         self.val = val  # held-out episodes: val/loss at each evaluation
+        self.augment = augment  # dataset.augment: training minibatches only
         self.learner = learner
         self.members = list(members)
         self.tensors = tensors
@@ -183,7 +186,10 @@ class GroupFit:
                 for k, member in enumerate(members):
                     if member.alive:
                         torch.randint(num, (batch,), generator=member.sampler, out=idx[k])
-                losses, seconds = self.learner.update(*self.tensors.batch(idx))
+                obs, act = self.tensors.batch(idx)
+                if self.augment is not None:  # each member's shifts from its own sampler
+                    obs = self.augment(obs, [m.sampler if m.alive else None for m in members])
+                losses, seconds = self.learner.update(obs, act)
                 self.step += 1
                 per_member = seconds / len(members)
                 logged = None

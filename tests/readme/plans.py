@@ -89,6 +89,8 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train dataset=minigrid_empty_random dataset.obs_keys=[image] "
     "actor=multi_input": Run(TRAIN),
     "python -m imitation_lab.train dataset=minigrid_empty_random dataset.frame_stack=4": Run(TRAIN),
+    "python -m imitation_lab.train dataset=minigrid_empty_random dataset.obs_keys=[image] "
+    "actor=multi_input dataset.augment=random_shift": Run(TRAIN),
     "python -m imitation_lab.train dataset=minari_pointmaze_umaze": Compose(
         "downloads D4RL/pointmaze/umaze-v2 from Minari's remote (no network here)"
     ),
