@@ -105,6 +105,7 @@ def record_videos(policy: LoadedPolicy, folder: Path, episodes: int, seed: int) 
     try:
         for k in range(episodes):
             obs, _ = env.reset(seed=seed + k)
+            policy.reset()  # a chunk policy starts a new plan with the episode
             done = False
             while not done:
                 batched = tree_map(lambda leaf: np.asarray(leaf)[None], obs)

@@ -31,6 +31,8 @@ from imitation_lab.data.store import is_local
 from imitation_lab.envs.names import package_hint
 from imitation_lab.errors import CheckpointError, ConfigError, DatasetError, ImitationLabError
 from imitation_lab.policy.bounding import BOUNDS
+from imitation_lab.policy.chunking import ChunkExecutor
+from imitation_lab.policy.heads import ChunkHead
 from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.training.checkpoint import load_checkpoint
 
@@ -75,11 +77,32 @@ class LoadedPolicy:
     frame_stack: int = 1
     frame_spec: ObsSpec | None = None
 
-    @torch.no_grad()
+    _executor: ChunkExecutor | None = field(default=None, init=False, repr=False)
+
     def __call__(self, obs: Any) -> np.ndarray:
+        """Env actions; a chunk policy (``head.chunk > 1``) plays its chunks as it was
+        evaluated (``policy.execute``), one plan per env until ``reset``."""
+        head = self.policy.head
+        if not isinstance(head, ChunkHead):
+            return self.actions(obs)
+        if self._executor is None:
+            self._executor = ChunkExecutor(
+                self.actions, head.chunk, head.execute, head.ensemble_decay
+            )
+        return self._executor(obs)
+
+    @torch.no_grad()
+    def actions(self, obs: Any) -> np.ndarray:
+        """What the policy outputs for ``obs``, in env units (a chunk policy: ``[N, H, A]``)."""
         obs_t = self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
         action = self.policy.map_action(self.policy(Batch(obs=obs_t, info={})).act)
         return action.cpu().numpy() if isinstance(action, torch.Tensor) else np.asarray(action)
+
+    def reset(self, mask: np.ndarray | None = None) -> None:
+        """New episodes in the envs of ``mask`` (all with None): a chunk policy forgets its
+        plans there (``rollout`` calls this at every episode start)."""
+        if self._executor is not None:
+            self._executor.reset(mask)
 
     @property
     def dataset_id(self) -> str | None:

@@ -37,7 +37,7 @@ from imitation_lab.data.reference import ScoreFn
 from imitation_lab.data.store import Builders, load_or_build
 from imitation_lab.envs.evaluate import eval_envs_per_member, make_vector_env
 from imitation_lab.errors import ConfigError
-from imitation_lab.policy.heads import ActionHead
+from imitation_lab.policy.heads import ActionHead, ChunkHead, RegressionHead
 from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.training.checkpoint import load_checkpoint
 from imitation_lab.training.loggers import JsonlLogger, Logger, MultiLogger
@@ -154,23 +154,31 @@ def make_head(
     """The configured action head (None: ``head=mse``, Tianshou's MSE on the raw output).
 
     A head reads the actor's output as a distribution over a Box action; each says which
-    bound methods make sense with it, and anything else is one ``ConfigError``.
+    bound methods make sense with it, and anything else is one ``ConfigError``. With
+    ``head.chunk=H > 1`` the head (``mse`` included) is applied to each of the next H steps.
     """
     node = cfg.get("head")  # a checkpoint of an earlier version records no head: MSE
     target = None if node is None else node.get("_target_")
-    if target is None:
+    chunk = 1 if node is None else int(node.get("chunk", 1))
+    if target is None and chunk == 1:
         return None
-    cls = get_class(target)
+    cls = RegressionHead if target is None else get_class(target)
     name = getattr(cls, "name", target)
+    what = f"head={name}" + (f" with head.chunk={chunk}" if chunk > 1 else "")
     if not isinstance(action_space, gym.spaces.Box):
         raise ConfigError(
-            f"head={name} is an action head for continuous (Box) actions, but the dataset's "
-            f"actions are {action_space}: discrete actions keep their categorical. Use "
-            "head=mse (the default) on this dataset."
+            f"{what} predicts continuous (Box) actions, but the dataset's actions are "
+            f"{action_space}: discrete actions keep their categorical. Use head=mse (the "
+            "default) and head.chunk=1 on this dataset."
         )
     if bound not in cls.bounds:
         raise ConfigError(
             f"head={name} with bounding.action_bound_method={bound}: {cls.bounds_reason}."
+        )
+    if chunk > 1 and not cls.stackable:
+        raise ConfigError(
+            f"{what}: a chunk is predicted step by step, which head={name} cannot (it would "
+            "denoise the chunk jointly): use head.chunk=1, or head=mse/gaussian/gmm/bins."
         )
     kwargs: dict[str, Any] = {"act_dim": int(np.prod(action_space.shape))}
     if getattr(cls, "needs_range", False):  # the range its actions live in: the targets'
@@ -182,7 +190,22 @@ def make_head(
                 f" {action_space.high}] and bounding.action_scaling=false: use bounding=clip."
             )
         kwargs |= {"low": low.flatten(), "high": high.flatten()}
-    return instantiate(node, **kwargs)
+    if target is None:
+        inner: ActionHead = RegressionHead(kwargs["act_dim"], node.get("act", "mode"))
+    else:
+        settings = OmegaConf.to_container(node, resolve=True)
+        assert isinstance(settings, dict)
+        settings.pop("chunk", None)  # the wrapper's, not the head's
+        inner = instantiate(OmegaConf.create(settings), **kwargs)
+    if chunk == 1:
+        return inner
+    acting = cfg.get("policy") or {}
+    return ChunkHead(
+        inner,
+        chunk,
+        execute=acting.get("execute", "chunk"),
+        ensemble_decay=float(acting.get("ensemble_decay", 0.01)),
+    )
 
 
 def make_augmentation(cfg: DictConfig, loaded: LoadedDataset) -> RandomShift | None:

@@ -46,6 +46,8 @@ AS_BEFORE: dict[str, Any] = {
     "dataset.shift_pad": 4,
     "trainer.select": "best_eval",
     "trainer.ema_decay": None,
+    "head.chunk": 1,
+    "policy": {"execute": "chunk", "ensemble_decay": 0.01},
 }
 
 #: config keys (dotted prefixes) that may differ between members trained as one stacked model
@@ -85,6 +87,7 @@ RESUME_MUST_MATCH = (
     "config.dataset.shift_pad",
     "config.trainer.select",  # which weights best.pt holds
     "config.trainer.ema_decay",  # the average is part of the state
+    "config.head.chunk",  # the actor's output size
     "config.trainer.batch_size",
 )
 
@@ -123,15 +126,14 @@ def comparable(config: Any) -> Any:
     ``DONE.json`` stale)."""
     if not isinstance(config, dict):
         return config
-    out = {
-        k: v
-        for k, v in canonical(config).items()
-        if v is not None and not (k in AS_BEFORE and v == AS_BEFORE[k])
-    }
-    for dotted, value in AS_BEFORE.items():  # keys added inside a group
+    out = dict(canonical(config))
+    for dotted, value in AS_BEFORE.items():  # keys added inside a group (before whole groups)
         group, _, key = dotted.partition(".")
         if key and isinstance(out.get(group), dict) and out[group].get(key, value) == value:
             out[group] = {k: v for k, v in out[group].items() if k != key}
+    out = {
+        k: v for k, v in out.items() if v is not None and not (k in AS_BEFORE and v == AS_BEFORE[k])
+    }
     for group, key in NOT_COMPARED:
         if key is None:
             out.pop(group, None)

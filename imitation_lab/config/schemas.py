@@ -181,6 +181,7 @@ class HeadSchema:
 
     _target_: str | None = None
     act: HeadAct = HeadAct.mode  # mode | sample: how an action is taken from the head
+    chunk: int = 1  # predict the next `chunk` actions (ACT's action chunks); 1 = one action
 
 
 @dataclass
@@ -269,6 +270,21 @@ class TrialSchema:
     trial: int = MISSING  # the trial number in the study
 
 
+class Execute(Enum):
+    """``policy.execute``: how a chunk policy (``head.chunk > 1``) acts at each env step."""
+
+    chunk = "chunk"  # play the chunk out, then predict the next one
+    temporal_ensemble = "temporal_ensemble"  # ACT: weighted mean of every chunk's prediction
+
+
+@dataclass
+class PolicySchema:
+    """How the policy acts in the env (with ``head.chunk > 1``)."""
+
+    execute: Execute = Execute.chunk  # chunk | temporal_ensemble
+    ensemble_decay: float = 0.01  # temporal_ensemble: weights exp(-decay * i), i=0 the oldest
+
+
 @dataclass
 class TrainSchema:
     """The root config: one default per group, plus the run-wide values."""
@@ -278,6 +294,7 @@ class TrainSchema:
     scheduler: SchedulerSchema = MISSING
     bounding: BoundingSchema = MISSING
     head: HeadSchema = MISSING
+    policy: PolicySchema = field(default_factory=PolicySchema)
     dataset: DatasetSchema = MISSING
     trainer: TrainerSchema = MISSING
     logger: LoggerSchema = MISSING
@@ -355,6 +372,8 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "dataset.top_fraction": (lambda v: 0 < v <= 1, "must be in (0, 1] (0.1 keeps the top 10 %)"),
     "dataset.val_fraction": (lambda v: 0 < v < 1, "must be in (0, 1) (0.1 holds out 10 %)"),
     "dataset.shift_pad": (lambda v: v >= 1, ">= 1 (pixels)"),
+    "head.chunk": (lambda v: v >= 1, ">= 1 (1 = one action per observation)"),
+    "policy.ensemble_decay": (lambda v: v >= 0, ">= 0 (0 = a plain mean)"),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "trainer.ema_decay": (lambda v: 0 < v < 1, "must be in (0, 1) (e.g. 0.999; unset: no EMA)"),
     "trainer.batch_size": (lambda v: v > 0, _POSITIVE),
@@ -397,6 +416,12 @@ def check_stackable(cfg: DictConfig, why: str) -> None:
             f"{why} trains the members as one stacked MLP, but head={head_class.name} has a "
             "network of its own beside the actor (its denoiser), which does not stack. "
             "Run the seeds as separate jobs (-m seed=0,1,2 with the default launcher)."
+        )
+    if head is not None and int(head.get("chunk", 1)) > 1:
+        raise ConfigError(
+            f"{why} trains the members as one stacked MLP, which head.chunk="
+            f"{head.get('chunk')} (action chunks) does not support yet. Run the seeds as "
+            "separate jobs (-m seed=0,1,2 with the default launcher)."
         )
 
 

@@ -196,7 +196,7 @@ class ImitationPolicy(nn.Module):
         assert self.head is not None
         params, _ = self.actor(batch.obs, state=None, info=batch.get("info", {}))
         target = torch.as_tensor(batch.act, dtype=torch.float32, device=params.device)
-        expected = (*params.shape[:-1], self.head.act_dim)
+        expected = self.head.target_shape(params)
         if tuple(target.shape) != expected:
             raise ValueError(
                 f"Continuous action targets have shape {tuple(target.shape)} but the head needs "

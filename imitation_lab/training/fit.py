@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from imitation_lab.data.augment import RandomShift
 from imitation_lab.data.buffer import OfflineData
+from imitation_lab.data.chunks import ChunkIndex
 from imitation_lab.data.frames import FrameIndex
 from imitation_lab.data.normalize import Normalizer, make_normalizer
 from imitation_lab.data.obs import ObsSpec, env_obs_to_torch, tree_map
@@ -28,6 +29,8 @@ from imitation_lab.data.reference import ScoreFn
 from imitation_lab.envs.evaluate import evaluate_members
 from imitation_lab.errors import CheckpointError, TrainingDivergedError
 from imitation_lab.policy.bounding import unscale_action
+from imitation_lab.policy.chunking import ChunkExecutor
+from imitation_lab.policy.heads import ChunkHead
 from imitation_lab.policy.imitation import ImitationPolicy
 from imitation_lab.training.learners import Learner, PolicyLearner
 from imitation_lab.training.loggers import JsonlLogger, Logger
@@ -53,6 +56,7 @@ class TrainingTensors:
     targets: list[torch.Tensor]
     variant: list[int]
     frames: FrameIndex | None = None  # dataset.frame_stack > 1: rows of each stack
+    chunks: ChunkIndex | None = None  # head.chunk > 1: the next H actions of each row
 
     def __post_init__(self) -> None:
         self.device = self.targets[0].device
@@ -74,6 +78,8 @@ class TrainingTensors:
             obs = tree_map(lambda leaf: _gather(leaf, rows, self.device), self.obs)
         if idx.device != self.device:
             idx = idx.to(self.device)
+        if self.chunks is not None:  # chunks: one target variant (members do not stack)
+            return obs, self.chunks.targets(self.targets[self.variant[0]], idx)
         if self._stacked is None:
             return obs, self.targets[self.variant[0]][idx]
         return obs, self._stacked[self._variant, idx]
@@ -120,11 +126,16 @@ def training_tensors(
             else:
                 targets[scaled] = act.contiguous()
         variant.append(list(targets).index(scaled))
-    frames = None
+    frames = chunks = None
     if data.frame_stack > 1:
         assert data.episode_lengths is not None
         frames = FrameIndex.of(data.episode_lengths, data.frame_stack)
-    return TrainingTensors(obs, list(targets.values()), variant, frames)
+    head = policies[0].head
+    if isinstance(head, ChunkHead):
+        if data.episode_lengths is None:
+            raise ValueError("head.chunk needs the episodes' lengths (rebuild the dataset cache)")
+        chunks = ChunkIndex.of(data.episode_lengths, head.chunk)
+    return TrainingTensors(obs, list(targets.values()), variant, frames, chunks)
 
 
 class GroupFit:
@@ -287,11 +298,15 @@ class GroupFit:
                 ]
             )
 
+        policy_fn: Any = act
+        head = members[0].policy.head
+        if isinstance(head, ChunkHead):  # one action per step from the chunks (policy.execute)
+            policy_fn = ChunkExecutor(act, head.chunk, head.execute, head.ensemble_decay)
         for member in members:  # head.act=sample draws the same actions in every evaluation
             member.policy.reseed_actions(member.seed)
         seeds = [m.seed if m.alive else None for m in members]
         with self.learner.acting_weights():  # trainer.ema_decay: the averages act
-            results = evaluate_members(act, self.eval_env, self.settings.eval_episodes, seeds)
+            results = evaluate_members(policy_fn, self.eval_env, self.settings.eval_episodes, seeds)
         for member, result in zip(members, results, strict=True):
             if result is not None:
                 self._guard(member, member.record_eval, result)

@@ -110,6 +110,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train head=gmm head.modes=5": Run(TRAIN),
     "python -m imitation_lab.train head=bins head.bins=256": Run(TRAIN),
     "python -m imitation_lab.train head=diffusion head.inference_steps=10": Run(TRAIN),
+    "python -m imitation_lab.train head.chunk=8 policy.execute=temporal_ensemble": Run(TRAIN),
     "python -m imitation_lab.train actor.hidden_sizes=[64,64] actor.activation=tanh "
     "actor.layer_norm=true": Run(TRAIN),
     "python -m imitation_lab.train trainer.steps=20000 trainer.batch_size=512 "

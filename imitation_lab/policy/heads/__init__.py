@@ -9,8 +9,17 @@ denoising loss), and act with its mode or a sample.
 
 from imitation_lab.policy.heads.base import ActionHead
 from imitation_lab.policy.heads.bins import BinsHead
+from imitation_lab.policy.heads.chunk import ChunkHead, RegressionHead
 from imitation_lab.policy.heads.diffusion import DiffusionHead
 from imitation_lab.policy.heads.gaussian import GaussianHead
 from imitation_lab.policy.heads.gmm import GMMHead
 
-__all__ = ["ActionHead", "BinsHead", "DiffusionHead", "GMMHead", "GaussianHead"]
+__all__ = [
+    "ActionHead",
+    "BinsHead",
+    "ChunkHead",
+    "DiffusionHead",
+    "GMMHead",
+    "GaussianHead",
+    "RegressionHead",
+]

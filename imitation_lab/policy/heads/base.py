@@ -54,6 +54,10 @@ class ActionHead(nn.Module):
     def sample(self, params: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError
 
+    def target_shape(self, params: torch.Tensor) -> tuple[int, ...]:
+        """The shape of the targets ``loss`` scores ``params`` against."""
+        return (*params.shape[:-1], self.act_dim)
+
     def act(self, params: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """``head.act``: the mode, or a draw from ``generator`` (seeded per evaluation)."""
         return self.mode(params) if self.act_mode == "mode" else self.sample(params, generator)
