@@ -35,6 +35,18 @@ BUILTIN_RECIPES: dict[str, BuiltinRecipe] = {
             "the expert, both averaged over 50 seeded episodes."
         ),
     ),
+    "imitation-lab/pendulum/mixed-v0": BuiltinRecipe(
+        expert="pendulum_mixed",
+        episodes=150,
+        seed=0,
+        description=(
+            "Pendulum-v1, mixed quality: each episode is, with probability 1/3 each, the "
+            "swing-up expert, the expert with Gaussian action noise (std 0.5 x the torque "
+            "range, clipped) or uniform random torques (imitation_lab built-in), 150 episodes "
+            "x 200 steps. ref_min_score: uniform random policy; ref_max_score: the noiseless "
+            "expert, both over 50 seeded episodes. For filtered BC (dataset.top_fraction)."
+        ),
+    ),
     "imitation-lab/cartpole/expert-v0": BuiltinRecipe(
         expert="cartpole",
         episodes=20,
@@ -106,4 +118,5 @@ def build_builtin(dataset_id: str) -> MinariDataset:
         ref_episodes=recipe.ref_episodes,
         env_wrappers=expert.env_wrappers,
         env_kwargs=dict(expert.env_kwargs),
+        ref_policy=None if expert.reference is None else expert.reference(),
     )

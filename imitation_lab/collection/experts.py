@@ -10,6 +10,8 @@ They let the embedded default datasets be built offline on any machine:
   PD controller, as D4RL made its maze data (``collection.maze_expert``).
 * ``ForkMazeExpert`` for a PointMaze with one obstacle between start and goal — goes round it
   on the left or the right at random per episode (two ways through the same states).
+* ``MixedQuality`` around the pendulum expert — each episode expert, noisy (medium) or random,
+  for a mixed-quality dataset (filtered BC: ``dataset.top_fraction``).
 * ``MiniGridExpert`` for ``MiniGrid-Empty-Random-6x6-v0`` (Dict with an image, a direction
   and a text mission; discrete) — shortest path on the true grid (``collection.minigrid_expert``).
 """
@@ -68,6 +70,53 @@ class CartPoleExpert:
         return act
 
 
+class MixedQuality:
+    """Each episode of each env acts as one of three qualities, drawn at the episode's start
+    (``rollout`` calls ``reset``) from a seeded generator: ``expert`` (the expert), ``medium``
+    (the expert's action plus Gaussian noise of ``noise_std`` x the torque range, clipped) or
+    ``random`` (uniform actions), with probabilities ``weights``."""
+
+    QUALITIES = ("expert", "medium", "random")
+
+    def __init__(
+        self,
+        expert: ExpertFn,
+        low: float,
+        high: float,
+        weights: tuple[float, float, float] = (1 / 3, 1 / 3, 1 / 3),
+        noise_std: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        self.expert, self.low, self.high = expert, float(low), float(high)
+        self.weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        self.noise_std = float(noise_std) * (self.high - self.low)
+        self.rng = np.random.default_rng(seed)
+        self.quality: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    def reset(self, mask: np.ndarray | None) -> None:
+        """New episodes in the envs of ``mask`` (all, with None): draw their qualities."""
+        if mask is None:
+            return  # sized at the first call
+        for i in np.flatnonzero(mask):
+            self.quality[i] = self.rng.choice(3, p=self.weights)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        act = np.asarray(self.expert(obs), dtype=np.float32)
+        n = len(act)
+        if len(self.quality) != n:
+            self.quality = self.rng.choice(3, size=n, p=self.weights)
+        noise = self.rng.normal(0.0, self.noise_std, size=act.shape).astype(np.float32)
+        uniform = self.rng.uniform(self.low, self.high, size=act.shape).astype(np.float32)
+        medium = np.clip(act + noise, self.low, self.high)
+        pick = self.quality.reshape(-1, *([1] * (act.ndim - 1)))
+        return np.where(pick == 0, act, np.where(pick == 1, medium, uniform)).astype(np.float32)
+
+
+def pendulum_mixed() -> MixedQuality:
+    """The pendulum expert's episodes mixed with noisy and random ones (1/3 each)."""
+    return MixedQuality(PendulumSwingUpExpert(), -2.0, 2.0, seed=0)
+
+
 @dataclass(frozen=True)
 class ScriptedExpert:
     """A scripted expert: the env it acts in, how to make it, and its algorithm name."""
@@ -79,11 +128,19 @@ class ScriptedExpert:
     env_wrappers: tuple[WrapperSpec, ...] = ()
     #: ``gymnasium.make`` keywords (recorded in the dataset's env spec: its eval env too)
     env_kwargs: dict = field(default_factory=dict)
+    #: the policy whose return is ``ref_max_score`` (None: ``make()`` itself)
+    reference: Callable[[], ExpertFn] | None = None
 
 
 #: The one registry of scripted experts (``collect source.name=<key>``, built-in datasets).
 SCRIPTED_EXPERTS: dict[str, ScriptedExpert] = {
     "pendulum": ScriptedExpert("Pendulum-v1", PendulumSwingUpExpert, "scripted-energy-swingup-pd"),
+    "pendulum_mixed": ScriptedExpert(
+        "Pendulum-v1",
+        pendulum_mixed,
+        "scripted-energy-swingup-pd-mixed-quality",
+        reference=PendulumSwingUpExpert,
+    ),
     "cartpole": ScriptedExpert("CartPole-v1", CartPoleExpert, "scripted-linear-feedback"),
     "pointmaze_umaze": ScriptedExpert(
         "PointMaze_UMaze-v3", umaze_expert, "scripted-waypoint-planner-pd"
