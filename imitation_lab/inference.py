@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
+from imitation_lab.actors import SequenceActor
 from imitation_lab.collection.sources import PolicySource
 from imitation_lab.config.build import build_policy
 from imitation_lab.config.instantiate import check_targets
@@ -34,6 +35,7 @@ from imitation_lab.policy.bounding import BOUNDS
 from imitation_lab.policy.chunking import ChunkExecutor
 from imitation_lab.policy.heads import ChunkHead
 from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.policy.stateful import CarriedState
 from imitation_lab.training.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -77,11 +79,16 @@ class LoadedPolicy:
     frame_stack: int = 1
     frame_spec: ObsSpec | None = None
 
-    _executor: ChunkExecutor | None = field(default=None, init=False, repr=False)
+    _executor: ChunkExecutor | CarriedState | None = field(default=None, init=False, repr=False)
 
     def __call__(self, obs: Any) -> np.ndarray:
         """Env actions; a chunk policy (``head.chunk > 1``) plays its chunks as it was
         evaluated (``policy.execute``), one plan per env until ``reset``."""
+        actor = self.policy.actor
+        if isinstance(actor, SequenceActor):  # its state carried through each env's episode
+            if self._executor is None:
+                self._executor = CarriedState(self._step_with_state, actor.reset_state)
+            return self._executor(obs)
         head = self.policy.head
         if not isinstance(head, ChunkHead):
             return self.actions(obs)
@@ -98,9 +105,17 @@ class LoadedPolicy:
         action = self.policy.map_action(self.policy(Batch(obs=obs_t, info={})).act)
         return action.cpu().numpy() if isinstance(action, torch.Tensor) else np.asarray(action)
 
+    @torch.no_grad()
+    def _step_with_state(self, obs: Any, state: Any) -> tuple[np.ndarray, Any]:
+        obs_t = self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
+        out = self.policy(Batch(obs=obs_t, info={}), state=state)
+        action = self.policy.map_action(out.act)
+        return np.asarray(action), out.state
+
     def reset(self, mask: np.ndarray | None = None) -> None:
         """New episodes in the envs of ``mask`` (all with None): a chunk policy forgets its
-        plans there (``rollout`` calls this at every episode start)."""
+        plans there, a sequence trunk its state (``rollout`` calls this at every episode
+        start)."""
         if self._executor is not None:
             self._executor.reset(mask)
 

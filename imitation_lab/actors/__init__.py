@@ -9,13 +9,16 @@ fields plus the keywords ``observation_space`` (the fed part of the dataset's sp
   members (``trainer.num_seeds``, ``hydra/launcher=batched``) support yet;
 * :class:`MultiInputActor` (``actor=multi_input``): one encoder per key (a CNN per image, an
   MLP per vector part), concatenated, then an MLP head;
-* :class:`CNNActor` (``actor=cnn``): image-only observations, Nature-DQN CNN + MLP head.
+* :class:`CNNActor` (``actor=cnn``): image-only observations, Nature-DQN CNN + MLP head;
+* :class:`SequenceActor` (``actor=rnn``, ``actor=transformer``): the episode so far, through a
+  GRU/LSTM or a causal transformer (``imitation_lab.actors.sequence``).
 """
 
 from imitation_lab.actors.cnn import CNNActor
 from imitation_lab.actors.encoders import ACTIVATIONS, ObsFlattener
 from imitation_lab.actors.mlp import MLPActor
 from imitation_lab.actors.multi_input import MultiInputActor
+from imitation_lab.actors.sequence import SequenceActor, is_window, window
 
 #: ``_target_``s of the actors that ``StackedLearner`` can train K at a time
 STACKABLE_ACTORS = ("imitation_lab.actors.MLPActor", "imitation_lab.actors.mlp.MLPActor")
@@ -27,4 +30,7 @@ __all__ = [
     "MLPActor",
     "MultiInputActor",
     "ObsFlattener",
+    "SequenceActor",
+    "is_window",
+    "window",
 ]

@@ -82,6 +82,19 @@ BUILTIN_RECIPES: dict[str, BuiltinRecipe] = {
             "the expert, both over 50 seeded episodes."
         ),
     ),
+    "imitation-lab/minigrid/memory-s13-v0": BuiltinRecipe(
+        expert="minigrid_memory",
+        episodes=500,
+        seed=0,
+        description=(
+            "MiniGrid-MemoryS13-v0 (Dict: 7x7x3 uint8 image, direction, text mission; discrete "
+            "actions): a scripted expert looks at the cue in the start room, walks the hallway "
+            "with the cue out of sight, then steps next to the matching object (imitation_lab "
+            "built-in), 500 episodes. A memory task: from its current observation a policy is "
+            "right half of the time at the fork. ref_min_score: uniform random policy; "
+            "ref_max_score: the expert."
+        ),
+    ),
     "imitation-lab/minigrid/empty-random-6x6-v0": BuiltinRecipe(
         expert="minigrid_empty_random",
         episodes=500,

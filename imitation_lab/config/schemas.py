@@ -28,6 +28,12 @@ from imitation_lab.training.settings import TrainerSchema
 
 log = logging.getLogger(__name__)
 
+#: ``_target_``s of the sequence trunks (``actor=rnn``, ``actor=transformer``)
+SEQUENCE_ACTORS = (
+    "imitation_lab.actors.SequenceActor",
+    "imitation_lab.actors.sequence.SequenceActor",
+)
+
 
 class Activation(Enum):
     relu = "relu"
@@ -90,6 +96,41 @@ class CNNActorSchema(ActorSchema):
     hidden_sizes: list[int] = field(default_factory=list)
     activation: Activation = Activation.relu
     cnn: CnnKind = CnnKind.auto
+
+
+class Cell(Enum):
+    """``actor.cell`` of ``actor=rnn``."""
+
+    gru = "gru"
+    lstm = "lstm"
+
+
+@dataclass
+class RNNActorSchema(ActorSchema):
+    """``actor=rnn``: per-step encoder, then a GRU/LSTM over the episode (windows of
+    ``context`` steps in training; the state carried through the episode when acting)."""
+
+    _target_: str = "imitation_lab.actors.SequenceActor"
+    kind: str = "rnn"
+    cell: Cell = Cell.gru  # gru | lstm
+    hidden_size: int = 128
+    layers: int = 1
+    context: int = 32  # training window: the last `context` observations of a transition
+    encoder_sizes: list[int] = field(default_factory=lambda: [128])  # per-step MLP widths
+
+
+@dataclass
+class TransformerActorSchema(ActorSchema):
+    """``actor=transformer``: per-step encoder, then a causal transformer over the last
+    ``context`` steps (the same window in training and when acting)."""
+
+    _target_: str = "imitation_lab.actors.SequenceActor"
+    kind: str = "transformer"
+    hidden_size: int = 64  # the model width (dim)
+    layers: int = 2
+    heads: int = 4
+    context: int = 32
+    encoder_sizes: list[int] = field(default_factory=lambda: [128])
 
 
 @dataclass
@@ -309,6 +350,8 @@ SCHEMAS: dict[tuple[str | None, str], type] = {
     ("actor", "mlp_schema"): MLPActorSchema,
     ("actor", "cnn_schema"): CNNActorSchema,
     ("actor", "multi_input_schema"): MultiInputActorSchema,
+    ("actor", "rnn_schema"): RNNActorSchema,
+    ("actor", "transformer_schema"): TransformerActorSchema,
     ("optim", "adam_schema"): AdamSchema,
     ("optim", "adamw_schema"): AdamWSchema,
     ("optim", "sgd_schema"): SGDSchema,
@@ -373,6 +416,9 @@ RANGE_RULES: dict[str, tuple[Any, str]] = {
     "dataset.val_fraction": (lambda v: 0 < v < 1, "must be in (0, 1) (0.1 holds out 10 %)"),
     "dataset.shift_pad": (lambda v: v >= 1, ">= 1 (pixels)"),
     "head.chunk": (lambda v: v >= 1, ">= 1 (1 = one action per observation)"),
+    "actor.context": (lambda v: v >= 1, ">= 1 (steps)"),
+    "actor.hidden_size": (lambda v: v > 0, _POSITIVE),
+    "actor.layers": (lambda v: v >= 1, ">= 1"),
     "policy.ensemble_decay": (lambda v: v >= 0, ">= 0 (0 = a plain mean)"),
     "trainer.steps": (lambda v: v >= 0, _NON_NEGATIVE),
     "trainer.ema_decay": (lambda v: 0 < v < 1, "must be in (0, 1) (e.g. 0.999; unset: no EMA)"),
@@ -455,6 +501,17 @@ def validate(cfg: DictConfig) -> None:
             "trainer.select=best_val picks the weights with the lowest val/loss, which needs "
             "held-out episodes: set dataset.val_fraction (e.g. 0.1), or trainer.select=best_eval."
         )
+    if cfg.actor.get("_target_") in SEQUENCE_ACTORS:
+        if int(cfg.dataset.get("frame_stack", 1)) > 1:
+            raise ConfigError(
+                "A sequence trunk (actor=rnn/transformer) sees the episode itself (actor.context "
+                "steps in training): drop dataset.frame_stack, or use actor=mlp with it."
+            )
+        if int(cfg.head.get("chunk", 1)) > 1:
+            raise ConfigError(
+                "head.chunk > 1 with a sequence trunk (actor=rnn/transformer) is not supported "
+                "yet: use one of them."
+            )
     if cfg.bounding.action_scaling and bound is None:
         raise ConfigError(
             "bounding.action_scaling=true needs a bounded output (bounding=clip or tanh): "

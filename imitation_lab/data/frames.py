@@ -40,6 +40,12 @@ class FrameIndex:
         offsets = torch.arange(self.size - 1, -1, -1, device=idx.device)
         return torch.maximum(idx.unsqueeze(-1) - offsets, starts[idx].unsqueeze(-1))
 
+    def valid(self, idx: torch.Tensor) -> torch.Tensor:
+        """``[..., n]`` bool: which stacked rows lie inside the episode (not clamped)."""
+        starts = self.episode_starts.to(idx.device)
+        offsets = torch.arange(self.size - 1, -1, -1, device=idx.device)
+        return idx.unsqueeze(-1) - offsets >= starts[idx].unsqueeze(-1)
+
 
 class FedObservation(gym.ObservationWrapper):
     """An env's observation reduced to the parts ``spec`` feeds (text and unselected keys

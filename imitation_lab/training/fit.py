@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from imitation_lab.actors import SequenceActor, window
 from imitation_lab.data.augment import RandomShift
+from imitation_lab.data.batch import Batch
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.chunks import ChunkIndex
 from imitation_lab.data.frames import FrameIndex
@@ -32,6 +34,7 @@ from imitation_lab.policy.bounding import unscale_action
 from imitation_lab.policy.chunking import ChunkExecutor
 from imitation_lab.policy.heads import ChunkHead
 from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.policy.stateful import CarriedState
 from imitation_lab.training.learners import Learner, PolicyLearner
 from imitation_lab.training.loggers import JsonlLogger, Logger
 from imitation_lab.training.member import Member
@@ -57,6 +60,8 @@ class TrainingTensors:
     variant: list[int]
     frames: FrameIndex | None = None  # dataset.frame_stack > 1: rows of each stack
     chunks: ChunkIndex | None = None  # head.chunk > 1: the next H actions of each row
+    #: actor=rnn/transformer: ``frames`` are its windows, fed as ``window(obs, valid)``
+    sequence: bool = False
 
     def __post_init__(self) -> None:
         self.device = self.targets[0].device
@@ -76,6 +81,9 @@ class TrainingTensors:
             obs = self.obs[rows]
         else:
             obs = tree_map(lambda leaf: _gather(leaf, rows, self.device), self.obs)
+        if self.sequence:
+            assert self.frames is not None
+            obs = window(obs, self.frames.valid(idx).to(self.device))
         if idx.device != self.device:
             idx = idx.to(self.device)
         if self.chunks is not None:  # chunks: one target variant (members do not stack)
@@ -130,12 +138,17 @@ def training_tensors(
     if data.frame_stack > 1:
         assert data.episode_lengths is not None
         frames = FrameIndex.of(data.episode_lengths, data.frame_stack)
+    actor = policies[0].actor
+    sequence = isinstance(actor, SequenceActor)
+    if sequence:  # the windows of a sequence trunk: its context, masked at episode starts
+        assert data.episode_lengths is not None and data.frame_stack == 1
+        frames = FrameIndex.of(data.episode_lengths, actor.context)
     head = policies[0].head
     if isinstance(head, ChunkHead):
         if data.episode_lengths is None:
             raise ValueError("head.chunk needs the episodes' lengths (rebuild the dataset cache)")
         chunks = ChunkIndex.of(data.episode_lengths, head.chunk)
-    return TrainingTensors(obs, list(targets.values()), variant, frames, chunks)
+    return TrainingTensors(obs, list(targets.values()), variant, frames, chunks, sequence)
 
 
 class GroupFit:
@@ -299,6 +312,9 @@ class GroupFit:
             )
 
         policy_fn: Any = act
+        first = members[0].policy
+        if isinstance(first.actor, SequenceActor):  # one member (sequence trunks do not stack)
+            policy_fn = CarriedState(self._step_with_state(first), first.actor.reset_state)
         head = members[0].policy.head
         if isinstance(head, ChunkHead):  # one action per step from the chunks (policy.execute)
             policy_fn = ChunkExecutor(act, head.chunk, head.execute, head.ensemble_decay)
@@ -310,6 +326,22 @@ class GroupFit:
         for member, result in zip(members, results, strict=True):
             if result is not None:
                 self._guard(member, member.record_eval, result)
+
+    def _step_with_state(self, policy: ImitationPolicy) -> Any:
+        """One env step of a sequence trunk: actions and its new state (eval mode)."""
+
+        @torch.no_grad()
+        def step(obs: Any, state: Any) -> tuple[np.ndarray, Any]:
+            obs_t = self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
+            was_training = policy.training
+            policy.eval()
+            try:
+                out = policy(Batch(obs=obs_t, info={}), state=state)
+            finally:
+                policy.train(was_training)
+            return np.asarray(policy.map_action(out.act)), out.state
+
+        return step
 
     # ------------------------------------------------------------------ progress
     def _progress_bar(self) -> tqdm:
