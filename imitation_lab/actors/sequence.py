@@ -3,7 +3,8 @@
 Each observation is encoded on its own (flattened as ``actor=mlp`` does it: any observation
 kind, Discrete parts one-hot, images / 255, then an MLP to ``hidden_size``), then a trunk runs
 over time: a GRU/LSTM (``cell``, ``layers``), or a small causal transformer (``layers``,
-``heads``, learned positions over ``context`` steps).
+``heads``, learned positions over ``context`` steps), then an MLP head (``hidden_sizes``;
+none: one Linear) to the outputs.
 
 * Training feeds windows ``Batch(seq_obs=<observations [B, L, ...]>, seq_valid=<bool [B, L]>)``
   with ``L = context``: the last L observations of each sampled transition, left-padded where
@@ -54,6 +55,7 @@ class SequenceActor(nn.Module):
         heads: int = 4,
         context: int = 32,
         encoder_sizes: Sequence[int] = (128,),
+        hidden_sizes: Sequence[int] = (),
         device: str | torch.device = "cpu",
         *,
         observation_space: gym.Space,
@@ -94,7 +96,7 @@ class SequenceActor(nn.Module):
         else:
             rnn = nn.GRU if kind == "gru" else nn.LSTM
             self.trunk = rnn(self.hidden_size, self.hidden_size, self.layers, batch_first=True)
-        self.out = nn.Linear(self.hidden_size, self.act_dim)
+        self.out = mlp(self.hidden_size, list(hidden_sizes), self.act_dim, "relu", False)
         self.device = torch.device(device)
         self.to(self.device)
 

@@ -117,6 +117,7 @@ class RNNActorSchema(ActorSchema):
     layers: int = 1
     context: int = 32  # training window: the last `context` observations of a transition
     encoder_sizes: list[int] = field(default_factory=lambda: [128])  # per-step MLP widths
+    hidden_sizes: list[int] = field(default_factory=list)  # MLP head after the trunk
 
 
 @dataclass
@@ -131,6 +132,7 @@ class TransformerActorSchema(ActorSchema):
     heads: int = 4
     context: int = 32
     encoder_sizes: list[int] = field(default_factory=lambda: [128])
+    hidden_sizes: list[int] = field(default_factory=list)  # MLP head after the trunk
 
 
 @dataclass
