@@ -28,7 +28,8 @@ ORDER += ["pen", "door", "hammer", "relocate", "kitchen", "minigrid"]
 
 
 def corl_scores(path: Path = HERE / "corl_bc.csv") -> dict[str, dict[str, str]]:
-    """Minari id -> CORL's published BC row (D4RL task, last and best normalized score)."""
+    """Minari id -> CORL's published BC row (D4RL task, last and best normalized score, and
+    its 10%-BC last and best: BC on the top 10 % of episodes by return)."""
     with open(path, newline="") as handle:
         return {row["minari_id"]: row for row in csv.DictReader(handle)}
 
@@ -100,8 +101,8 @@ def results_table(runs: list[dict]) -> str:
     header += "final eval return | final success rate | train steps | wall time / run (s) |"
     rule = "|---|---|---|---|---|---|---|---|"
     if with_corl:
-        header += " CORL BC (D4RL task: last / best) |"
-        rule += "---|"
+        header += " CORL BC (D4RL task: last / best) | CORL 10%-BC (last / best) |"
+        rule += "---|---|"
     lines = [header, rule]
     for dataset_id in dataset_ids:
         group = [r for r in runs if r["dataset_id"] == dataset_id]
@@ -115,7 +116,12 @@ def results_table(runs: list[dict]) -> str:
         )
         if with_corl:
             row = corl.get(dataset_id)
-            line += f" {row['d4rl_task']}: {row['last']} / {row['best']} |" if row else " – |"
+            line += (
+                f" {row['d4rl_task']}: {row['last']} / {row['best']} "
+                f"| {row['bc10_last']} / {row['bc10_best']} |"
+                if row
+                else " – | – |"
+            )
         lines.append(line)
     return "\n".join(lines)
 

@@ -1,6 +1,6 @@
 """Summarize the recipes' runs (experiments/recipes/run.sh) into the numbers of its README.
 
-    python experiments/recipes/summarize.py multirun/recipes --json experiments/recipes/results.json
+python experiments/recipes/summarize.py multirun/recipes --json experiments/recipes/results.json
 """
 
 from __future__ import annotations
@@ -61,19 +61,50 @@ def ema(root: Path) -> dict:
             if arm.is_dir()}  # fmt: skip
 
 
-def augment(root: Path) -> dict:
-    """Per arm (dataset.augment): final score, success rate, spread over seeds."""
+def _jobs_by(root: Path, key) -> dict[str, list[Path]]:
+    """The finished single jobs under ``root`` grouped by ``key(config)``."""
     arms: dict[str, list[Path]] = {}
-    for job in sorted(p for p in root.iterdir() if (p / "DONE.json").exists()):
-        config = json.loads((job / "DONE.json").read_text())["config"]
-        arms.setdefault(str(config["dataset"].get("augment")), []).append(job)
+    for done in sorted(root.rglob("DONE.json")):
+        record = json.loads(done.read_text())
+        if "num_seeds" in record["summary"]:
+            continue  # a stacked group's own record
+        arms.setdefault(key(record["config"]), []).append(done.parent)
+    return arms
+
+
+def _with_success(arms: dict[str, list[Path]]) -> dict:
     out = {}
     for name, runs in arms.items():
         out[name] = _arm(runs)
-        success = [[x for x in _lines(r) if "eval/success_rate" in x][-1]["eval/success_rate"]
-                   for r in runs]  # fmt: skip
-        out[name]["final_success_rate"] = float(np.mean(success))
+        success = [[x for x in _lines(r) if "eval/success_rate" in x] for r in runs]
+        if all(success):
+            out[name]["final_success_rate"] = float(np.mean([s[-1]["eval/success_rate"]
+                                                             for s in success]))  # fmt: skip
     return out
+
+
+def augment(root: Path) -> dict:
+    """Per arm (dataset.augment): final score, success rate, spread over seeds."""
+    return _with_success(_jobs_by(root, lambda c: f"augment={c['dataset'].get('augment')}"))
+
+
+def filtered(root: Path) -> dict:
+    """Per arm (dataset.top_fraction) on the mixed-quality dataset."""
+    return _with_success(
+        _jobs_by(root, lambda c: f"top_fraction={c['dataset'].get('top_fraction')}")
+    )
+
+
+def chunks(root: Path) -> dict:
+    """Per arm (head.chunk, policy.execute)."""
+    return _with_success(
+        _jobs_by(
+            root,
+            lambda c: (
+                f"chunk={c['head'].get('chunk', 1)} execute={c.get('policy', {}).get('execute')}"
+            ),
+        )
+    )
 
 
 def main() -> None:
@@ -82,7 +113,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     summary = {}
-    for name, fn in (("val", validation), ("ema", ema), ("augment", augment)):
+    parts = (("val", validation), ("ema", ema), ("augment", augment), ("filtered", filtered),
+             ("chunks", chunks))  # fmt: skip
+    for name, fn in parts:
         if (args.root / name).is_dir():
             summary[name] = fn(args.root / name)
     text = json.dumps(summary, indent=2)

@@ -99,6 +99,9 @@ PLANS: dict[str, Run | Compose | Skip] = {
     # ---------------------------------------------------------------- filtered BC
     "python -m imitation_lab.train dataset.top_fraction=0.1": Run(TRAIN, prints=("keeps 5 of 50",)),
     "python -m imitation_lab.train dataset.min_return=-200": Run(TRAIN, prints=("keeps",)),
+    "python -m imitation_lab.train dataset=pendulum_mixed dataset.top_fraction=0.1": Run(
+        TRAIN, prints=("keeps 15 of 150",)
+    ),
     "python -m imitation_lab.train dataset.val_fraction=0.1 trainer.select=best_val": Run(
         TRAIN, prints=("holds out 5 of 50 episodes", "best/val_loss")
     ),
