@@ -275,6 +275,17 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "logger=none": Run(TRAIN, creates={f"outputs/train/*/seed_*/{DONE}": 5}),
     "python experiments/baselines/summarize.py outputs/train --csv "
     "experiments/baselines/results_goal_image.csv": Run(prints=("pointmaze", "minigrid")),
+    "experiments/baselines/memory.sh": Compose(
+        "about 1 h of training (10 sequence-trunk jobs and 10 stacked MLP members)",
+        app="train",
+        overrides=("experiment=memory", "actor=rnn", "actor.context=24"),
+    ),
+    "mkdir -p multirun && tar -C multirun -xJf experiments/baselines/memory_runs.tar.xz": Run(
+        creates={f"multirun/memory/rnn/*/{DONE}": 5}
+    ),
+    "python experiments/baselines/summarize_memory.py multirun/memory": Run(
+        prints=("rnn (gru)", "transformer", "mlp, frame_stack=2")
+    ),
     # ---------------------------------------------------------------- clip_vs_tanh (docs, study)
     "experiments/clip_vs_tanh/run.sh": Run(
         (*TRAIN, "seed=0"),
@@ -298,4 +309,20 @@ PLANS: dict[str, Run | Compose | Skip] = {
             "hydra/launcher=joblib",
         ),
     ),
+    # ---------------------------------------------------------------- experiments/recipes
+    "experiments/recipes/run.sh": Compose(
+        "about 2 h of training on five recipes (and dataset=ant_expert from ../shared/experts)",
+        app="train",
+        overrides=("dataset=pendulum_mixed", "dataset.top_fraction=0.1", "trainer.num_seeds=5"),
+    ),
+    "experiments/recipes/run.sh filtered": Compose(
+        "two 5-seed jobs of 10k steps",
+        app="train",
+        overrides=("dataset=pendulum_mixed", "dataset.top_fraction=0.1", "trainer.num_seeds=5"),
+    ),
+    "mkdir -p multirun && tar -C multirun -xJf experiments/recipes/runs.tar.xz": Run(
+        creates={f"multirun/recipes/filtered/*/seed_*/{DONE}": 10}
+    ),
+    "python experiments/recipes/summarize.py multirun/recipes --json "
+    "experiments/recipes/results.json": Run(rewrites=("experiments/recipes/results.json",)),
 }
