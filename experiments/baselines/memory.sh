@@ -11,6 +11,8 @@ for stack in 1 2; do
     dataset.frame_stack=$stack trainer.num_seeds=5 logger=none hydra.run.dir=$out/mlp_stack$stack
 done
 # actor.context=24: the expert's episodes are 15-23 steps, so a window holds a whole episode
-python -m imitation_lab.train -m experiment=memory actor=rnn,transformer actor.context=24 \
-  seed=0,1,2,3,4 logger=none hydra.sweep.dir=$out/sequence
+for trunk in rnn transformer; do
+  python -m imitation_lab.train -m experiment=memory actor=$trunk actor.context=24 \
+    seed=0,1,2,3,4 logger=none hydra.sweep.dir=$out/$trunk
+done
 python experiments/baselines/summarize_memory.py $out

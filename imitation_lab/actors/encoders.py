@@ -64,9 +64,9 @@ def as_tensors(obs: Any, device: torch.device) -> Any:
     return tree_map(lambda v: torch.as_tensor(v, device=device), obs)
 
 
-def flatten_leaf(leaf: Leaf, x: torch.Tensor) -> torch.Tensor:
+def flatten_leaf(leaf: Leaf, x: torch.Tensor, image_scale: float = IMAGE_SCALE) -> torch.Tensor:
     """One leaf as floats ``[*lead, leaf.flat_dim]``: one-hot for Discrete/MultiDiscrete parts,
-    uint8 images divided by 255, everything else cast to float."""
+    uint8 images divided by ``image_scale`` (255), everything else cast to float."""
     space = leaf.space
     if isinstance(space, gym.spaces.Discrete):
         return F.one_hot(
@@ -84,23 +84,28 @@ def flatten_leaf(leaf: Leaf, x: torch.Tensor) -> torch.Tensor:
     lead = x.shape[: x.dim() - rank]
     x = x.reshape(*lead, -1)
     if leaf.kind == "image":
-        return x.float() / IMAGE_SCALE
+        return x.float() / image_scale
     return x.float()
 
 
 class ObsFlattener(nn.Module):
     """Any observation tree -> one float vector: the leaves in the space's order (a ``Dict``'s
     keys as Gymnasium orders them, i.e. sorted; nested depth first), Discrete parts one-hot,
-    uint8 images / 255. No parameters or buffers: K stacked members share one."""
+    uint8 images / ``image_scale`` (255). No parameters or buffers: K stacked members share
+    one."""
 
-    def __init__(self, spec: ObsSpec) -> None:
+    def __init__(self, spec: ObsSpec, image_scale: float = IMAGE_SCALE) -> None:
         super().__init__()
         self.spec = spec
         self.out_dim = spec.flat_dim
+        self.image_scale = float(image_scale)
 
     def forward(self, obs: Any) -> torch.Tensor:
         flat = self.spec.flat(obs)
-        return torch.cat([flatten_leaf(leaf, flat[leaf.key]) for leaf in self.spec.leaves], -1)
+        return torch.cat(
+            [flatten_leaf(leaf, flat[leaf.key], self.image_scale) for leaf in self.spec.leaves],
+            -1,
+        )
 
 
 class ImageEncoder(nn.Module):

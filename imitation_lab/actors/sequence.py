@@ -1,7 +1,9 @@
 """Sequence trunks (``actor=rnn``, ``actor=transformer``): an action from the episode so far.
 
 Each observation is encoded on its own (flattened as ``actor=mlp`` does it: any observation
-kind, Discrete parts one-hot, images / 255, then an MLP to ``hidden_size``), then a trunk runs
+kind, Discrete parts one-hot, uint8 images / ``image_scale``, then an MLP to ``hidden_size``;
+``image_scale=1`` feeds MiniGrid's symbolic images, whose values are object/colour/state ids
+and not intensities, as the ids), then a trunk runs
 over time: a GRU/LSTM (``cell``, ``layers``), or a small causal transformer (``layers``,
 ``heads``, learned positions over ``context`` steps), then an MLP head (``hidden_sizes``;
 none: one Linear) to the outputs.
@@ -56,6 +58,7 @@ class SequenceActor(nn.Module):
         context: int = 32,
         encoder_sizes: Sequence[int] = (128,),
         hidden_sizes: Sequence[int] = (),
+        image_scale: float = 255.0,
         device: str | torch.device = "cpu",
         *,
         observation_space: gym.Space,
@@ -73,7 +76,9 @@ class SequenceActor(nn.Module):
         self.kind, self.context, self.layers = kind, int(context), int(layers)
         self.hidden_size, self.act_dim = int(hidden_size), int(act_dim)
         spec = ObsSpec.of(observation_space)
-        self.flatten: ObsFlattener | None = None if spec.is_flat_vector else ObsFlattener(spec)
+        self.flatten: ObsFlattener | None = (
+            None if spec.is_flat_vector else ObsFlattener(spec, image_scale)
+        )
         self.encoder = mlp(spec.flat_dim, list(encoder_sizes), self.hidden_size, "relu", False)
         self.encoder.append(nn.ReLU())
         if kind == "transformer":

@@ -82,16 +82,16 @@ BUILTIN_RECIPES: dict[str, BuiltinRecipe] = {
             "the expert, both over 50 seeded episodes."
         ),
     ),
-    "imitation-lab/minigrid/memory-s13-v0": BuiltinRecipe(
+    "imitation-lab/minigrid/memory-fixedfork-s13-v0": BuiltinRecipe(
         expert="minigrid_memory",
         episodes=500,
         seed=0,
         description=(
-            "MiniGrid-MemoryS13-v0 (Dict: 7x7x3 uint8 image, direction, text mission; discrete "
-            "actions): a scripted expert looks at the cue in the start room, walks the hallway "
-            "with the cue out of sight, then steps next to the matching object (imitation_lab "
-            "built-in), 500 episodes. A memory task: from its current observation a policy is "
-            "right half of the time at the fork. ref_min_score: uniform random policy; "
+            "MiniGrid's MemoryS13 with the fork's objects in a fixed order (key above, ball "
+            "below; imitation_lab.envs.memory): a scripted expert looks at the cue in the start "
+            "room, walks the hallway with it out of sight, then steps next to the matching "
+            "object (imitation_lab built-in), 500 episodes. A memory task: which way to turn "
+            "is the cue's type, out of sight at the fork. ref_min_score: uniform random policy; "
             "ref_max_score: the expert."
         ),
     ),

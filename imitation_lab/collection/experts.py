@@ -12,8 +12,9 @@ They let the embedded default datasets be built offline on any machine:
   on the left or the right at random per episode (two ways through the same states).
 * ``MixedQuality`` around the pendulum expert — each episode expert, noisy (medium) or random,
   for a mixed-quality dataset (filtered BC: ``dataset.top_fraction``).
-* ``MemoryExpert`` for ``MiniGrid-MemoryS13-v0`` — looks at the cue, walks the hallway with
-  the cue out of sight, then goes to the matching object (``collection.memory_expert``).
+* ``MemoryExpert`` for MiniGrid's memory task with a fixed fork (``envs.memory``) — looks at
+  the cue, walks the hallway with the cue out of sight, then goes to the matching object
+  (``collection.memory_expert``).
 * ``MiniGridExpert`` for ``MiniGrid-Empty-Random-6x6-v0`` (Dict with an image, a direction
   and a text mission; discrete) — shortest path on the true grid (``collection.minigrid_expert``).
 """
@@ -29,6 +30,7 @@ from gymnasium.envs.registration import WrapperSpec
 from imitation_lab.collection.maze_expert import FORK_MAZE, fork_maze_expert, umaze_expert
 from imitation_lab.collection.memory_expert import MemoryExpert
 from imitation_lab.collection.minigrid_expert import SUCCESS_WRAPPER, MiniGridExpert
+from imitation_lab.envs.memory import ENV_ID as MEMORY_ENV_ID
 
 ExpertFn = Callable[[np.ndarray], np.ndarray]
 
@@ -155,7 +157,7 @@ SCRIPTED_EXPERTS: dict[str, ScriptedExpert] = {
         env_kwargs={"maze_map": FORK_MAZE, "continuing_task": False},
     ),
     "minigrid_memory": ScriptedExpert(
-        "MiniGrid-MemoryS13-v0",
+        MEMORY_ENV_ID,
         MemoryExpert,
         "scripted-look-at-cue-then-match",
         env_wrappers=(SUCCESS_WRAPPER,),

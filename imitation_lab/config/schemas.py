@@ -118,6 +118,7 @@ class RNNActorSchema(ActorSchema):
     context: int = 32  # training window: the last `context` observations of a transition
     encoder_sizes: list[int] = field(default_factory=lambda: [128])  # per-step MLP widths
     hidden_sizes: list[int] = field(default_factory=list)  # MLP head after the trunk
+    image_scale: float = 255.0  # uint8 images / this (1: symbolic ids, e.g. MiniGrid's)
 
 
 @dataclass
@@ -133,6 +134,7 @@ class TransformerActorSchema(ActorSchema):
     context: int = 32
     encoder_sizes: list[int] = field(default_factory=lambda: [128])
     hidden_sizes: list[int] = field(default_factory=list)  # MLP head after the trunk
+    image_scale: float = 255.0  # uint8 images / this (1: symbolic ids, e.g. MiniGrid's)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from imitation_lab.actors import SequenceActor, window
 from imitation_lab.collection.memory_expert import MemoryExpert
 from imitation_lab.data.frames import FrameIndex
+from imitation_lab.envs.memory import ENV_ID as MEMORY_ENV_ID
 from imitation_lab.envs.rollout import SeededEpisodes, rollout
 from imitation_lab.errors import ConfigError
 from imitation_lab.eval_app import run_eval
@@ -127,14 +128,32 @@ def test_what_a_sequence_trunk_cannot_do_is_refused_in_one_line(
 
 
 def test_the_memory_expert_looks_at_the_cue_then_goes_to_the_matching_object() -> None:
+    """On the fixed fork (key above, ball below) the turn is the cue's type."""
     expert = MemoryExpert()
     env = gym.vector.SyncVectorEnv(
-        [lambda: gym.make("MiniGrid-MemoryS13-v0") for _ in range(4)],
+        [lambda: gym.make(MEMORY_ENV_ID) for _ in range(4)],
         autoreset_mode=gym.vector.AutoresetMode.DISABLED,
     )
     try:
-        episodes = rollout(env, expert, SeededEpisodes(0, episodes=12))
+        episodes = rollout(env, expert, SeededEpisodes(0, episodes=12), record=True)
+        grids = [sub.unwrapped for sub in env.envs]
+        mid = grids[0].height // 2
+        assert [g.grid.get(11, mid - 2).type for g in grids] == ["key"] * 4
+        assert [g.grid.get(11, mid + 2).type for g in grids] == ["ball"] * 4
     finally:
         env.close()
     assert all(ep.total_reward > 0 for ep in episodes)  # every episode at the matching object
     assert all(15 <= ep.length <= 23 for ep in episodes)
+    turns = {int(ep.actions[-2]) for ep in episodes}
+    assert turns == {0, 1}  # left (key: up) and right (ball: down) both occur
+
+
+def test_image_scale_feeds_symbolic_images_as_their_ids() -> None:
+    space = gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (2, 2, 3), np.uint8)})
+    ids = torch.tensor([[[[5, 1, 0], [6, 1, 0]], [[2, 5, 0], [1, 0, 0]]]], dtype=torch.uint8)
+    for scale, expected in ((1.0, ids.float()), (255.0, ids.float() / 255)):
+        actor = SequenceActor(2, "rnn", hidden_size=4, context=2, encoder_sizes=[4],
+                              image_scale=scale, observation_space=space)  # fmt: skip
+        assert actor.flatten is not None
+        flat = actor.flatten({"image": ids})
+        assert torch.equal(flat, expected.reshape(1, -1))
