@@ -41,6 +41,7 @@ DOCUMENTS = (
     *docs_pages(),
     "experiments/baselines/README.md",
     "experiments/clip_vs_tanh/README.md",
+    "experiments/heads/README.md",
     "experiments/recipes/README.md",
 )
 _FENCE = re.compile(r"^```(\w*)\s*$")

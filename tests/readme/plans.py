@@ -309,6 +309,22 @@ PLANS: dict[str, Run | Compose | Skip] = {
             "hydra/launcher=joblib",
         ),
     ),
+    # ---------------------------------------------------------------- experiments/heads
+    "experiments/heads/run.sh dataset=maze_fork": Compose(
+        "25 jobs of 10k steps (30 min on 2 cores)",
+        app="train",
+        overrides=("experiment=heads", "dataset=maze_fork", "head=gmm"),
+    ),
+    "experiments/heads/run.sh": Compose(
+        "275 jobs on 11 datasets (MuJoCo ones built from ../shared/experts)",
+        app="train",
+        overrides=("experiment=heads", "dataset=hopper_expert", "head=diffusion"),
+    ),
+    "mkdir -p multirun && tar -C multirun -xJf experiments/heads/runs.tar.xz": Run(
+        creates={f"multirun/heads/*/{DONE}": 75}
+    ),
+    "python -m imitation_lab.report multirun/heads --out experiments/heads --reference mse "
+    "--arm-key head": Run(rewrites=("experiments/heads/results.md",)),
     # ---------------------------------------------------------------- experiments/recipes
     "experiments/recipes/run.sh": Compose(
         "about 2 h of training on five recipes (and dataset=ant_expert from ../shared/experts)",
