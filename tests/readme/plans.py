@@ -108,9 +108,8 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train dataset=minigrid_memory actor=rnn trainer.batch_size=64": Run(
         TRAIN, creates={f"outputs/train/*/{DONE}": 1}
     ),
-    "python -m imitation_lab.train dataset=minigrid_memory actor=transformer actor.context=24": Run(
-        TRAIN
-    ),
+    "python -m imitation_lab.train dataset=minigrid_memory actor=transformer actor.context=24 "
+    "actor.image_scale=1": Run(TRAIN),
     "python -m imitation_lab.train trainer.ema_decay=0.999": Run(
         TRAIN, prints=("final/normalized_score",)
     ),
