@@ -15,14 +15,15 @@ if [[ $what == all || $what == mlp ]]; then
   done
 fi
 # actor.context=24: the expert's episodes are 15-23 steps, so a window holds a whole episode;
-# actor.image_scale=1: MiniGrid's view holds object ids (key 5, ball 6), fed as they are
+# actor.image_scale=10: MiniGrid's view holds object ids (key 5, ball 6): /255 hides the cue,
+# raw ids made training unstable (measured)
 if [[ $what == all || $what == transformer ]]; then
   python -m imitation_lab.train -m experiment=memory actor=transformer actor.context=24 \
-    actor.image_scale=1 seed=0,1,2,3,4 logger=none hydra.sweep.dir=$out/transformer
+    actor.image_scale=10 seed=0,1,2,3,4 logger=none hydra.sweep.dir=$out/transformer
 fi
 if [[ $what == all || $what == rnn ]]; then  # a GRU needs more steps to find the cue
   python -m imitation_lab.train -m experiment=memory actor=rnn actor.context=24 \
-    actor.image_scale=1 trainer.steps=12000 trainer.eval_every=3000 seed=0,1,2,3,4 \
+    actor.image_scale=10 trainer.steps=12000 trainer.eval_every=3000 seed=0,1,2,3,4 \
     logger=none hydra.sweep.dir=$out/rnn
 fi
 python experiments/baselines/summarize_memory.py $out
