@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from imitation_lab.config.schemas import register_configs
+from imitation_lab.train import train
 from tests.conftest import CONFIG_DIR
 
 FAST = [
@@ -47,6 +49,28 @@ def compose_config(
             cfg.hydra.job.name = "train"
     HydraConfig.instance().set_config(cfg)
     return cfg
+
+
+def eval_config(checkpoint: Path) -> DictConfig:
+    """The eval app's config for ``checkpoint``, every other key at its default."""
+    return OmegaConf.create({"checkpoint": str(checkpoint), "episodes": None, "num_envs": None,
+                             "seed": None, "env_id": None, "device": "cpu",
+                             "video_episodes": 0})  # fmt: skip
+
+
+def straight_and_resumed(
+    overrides: list[str], tmp_path: Path, steps: int, fast: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``last.pt`` of a run of ``steps`` steps, and of one stopped at ``steps // 2`` and resumed
+    to ``steps`` with the same overrides: what an exact resume makes equal."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train(compose_config([*overrides, f"trainer.steps={steps}"], straight, fast=fast))
+    train(compose_config([*overrides, f"trainer.steps={steps // 2}"], resumed, fast=fast))
+    again = [*overrides, f"trainer.steps={steps}", "trainer.resume=true"]
+    train(compose_config(again, resumed, fast=fast))
+    return tuple(  # type: ignore[return-value]
+        torch.load(r / "checkpoints" / "last.pt", weights_only=True) for r in (straight, resumed)
+    )
 
 
 def _wandb_records(run_file: Path) -> Iterator[Any]:

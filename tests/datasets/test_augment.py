@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from imitation_lab.data.augment import image_axes, random_shift
 from imitation_lab.errors import ConfigError
 from imitation_lab.eval_app import run_eval
 from imitation_lab.train import train
-from tests.helpers import compose_config
+from tests.helpers import compose_config, eval_config
 
 IMAGES = ["dataset=minigrid_empty_random", "dataset.obs_keys=[image]", "actor=multi_input",
           "trainer.eval_every=0", "trainer.eval_episodes=2", "trainer.checkpoint_every=0",
@@ -68,9 +67,7 @@ def test_training_shifts_its_minibatches_resumes_exactly_and_evaluates_unshifted
                  for r in (resumed, shifted))  # fmt: skip
     assert all(torch.equal(ours[k], ref[k]) for k in ref)
 
-    cfg = OmegaConf.create({"checkpoint": str(shifted / "checkpoints" / "last.pt"),
-                            "episodes": None, "num_envs": None, "seed": None, "env_id": None,
-                            "device": "cpu", "video_episodes": 0})  # fmt: skip
+    cfg = eval_config(shifted / "checkpoints" / "last.pt")
     logged = next(x for x in _lines(shifted) if "eval/return_mean" in x)
     assert run_eval(cfg, tmp_path / "eval")["length_mean"] == logged["eval/length_mean"]
 

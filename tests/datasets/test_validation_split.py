@@ -12,7 +12,6 @@ import minari
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from imitation_lab.data.batch import Batch
 from imitation_lab.data.buffer import OfflineData
@@ -21,7 +20,7 @@ from imitation_lab.errors import ConfigError, DatasetError
 from imitation_lab.eval_app import run_eval
 from imitation_lab.inference import load_policy
 from imitation_lab.train import train
-from tests.helpers import compose_config
+from tests.helpers import compose_config, eval_config
 
 RUN = ["trainer.steps=300", "trainer.eval_every=100", "trainer.eval_episodes=2",
        "trainer.eval_envs=2", "actor.hidden_sizes=[32,32]", "dataset.val_fraction=0.2"]  # fmt: skip
@@ -91,9 +90,7 @@ def test_val_loss_is_the_loss_on_the_held_out_episodes_and_best_val_picks_best_p
     assert mse == pytest.approx(vals[best_step], rel=1e-4)
 
     # best.pt's evaluation is the one logged at its step, repeated to the last bit
-    cfg = OmegaConf.create({"checkpoint": str(run_dir / "checkpoints" / "best.pt"),
-                            "episodes": None, "num_envs": None, "seed": None, "env_id": None,
-                            "device": "cpu", "video_episodes": 0})  # fmt: skip
+    cfg = eval_config(run_dir / "checkpoints" / "best.pt")
     logged = next(x for x in _lines(run_dir) if x["step"] == best_step and "eval/return_mean" in x)
     assert run_eval(cfg, tmp_path / "eval")["return_mean"] == logged["eval/return_mean"]
     assert summary["best/normalized_score"] == logged["eval/normalized_score"]

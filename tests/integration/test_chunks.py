@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from imitation_lab.data.chunks import ChunkIndex
 from imitation_lab.errors import ConfigError
@@ -18,7 +17,7 @@ from imitation_lab.eval_app import run_eval
 from imitation_lab.policy.chunking import ChunkExecutor
 from imitation_lab.policy.heads import ChunkHead, RegressionHead
 from imitation_lab.train import train
-from tests.helpers import compose_config
+from tests.helpers import compose_config, eval_config, straight_and_resumed
 
 RUN = ["trainer.steps=200", "trainer.eval_every=100", "trainer.eval_episodes=3",
        "trainer.eval_envs=3", "actor.hidden_sizes=[32,32]", "seed=4"]  # fmt: skip
@@ -102,9 +101,7 @@ def test_a_chunk_policy_trains_evaluates_and_eval_repeats_it_exactly(
     assert summary["step"] == 200 and np.isfinite(summary["train/smoothed_loss"])
     state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert state["metadata"]["config"]["head"]["chunk"] == 4
-    cfg = OmegaConf.create({"checkpoint": str(run_dir / "checkpoints" / "last.pt"),
-                            "episodes": None, "num_envs": None, "seed": None, "env_id": None,
-                            "device": "cpu", "video_episodes": 0})  # fmt: skip
+    cfg = eval_config(run_dir / "checkpoints" / "last.pt")
     logged = [x for x in _lines(run_dir) if "eval/return_mean" in x][-1]
     assert run_eval(cfg, tmp_path / "eval")["return_mean"] == logged["eval/return_mean"]
 
@@ -112,12 +109,7 @@ def test_a_chunk_policy_trains_evaluates_and_eval_repeats_it_exactly(
 def test_a_chunk_policy_resumes_exactly(tmp_path: Path) -> None:
     overrides = [*RUN, "head.chunk=3", "policy.execute=temporal_ensemble",
                  "trainer.eval_every=0", "trainer.log_every=10"]  # fmt: skip
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    train(compose_config([*overrides, "trainer.steps=40"], straight))
-    train(compose_config([*overrides, "trainer.steps=20"], resumed))
-    train(compose_config([*overrides, "trainer.steps=40", "trainer.resume=true"], resumed))
-    a, b = (torch.load(r / "checkpoints" / "last.pt", weights_only=True)["policy"]
-            for r in (straight, resumed))  # fmt: skip
+    a, b = (state["policy"] for state in straight_and_resumed(overrides, tmp_path, steps=40))
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 

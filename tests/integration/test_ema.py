@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from imitation_lab.config.build import build_policy
 from imitation_lab.eval_app import run_eval
@@ -17,7 +16,7 @@ from imitation_lab.inference import load_policy
 from imitation_lab.train import train
 from imitation_lab.training.ema import WeightAverage
 from imitation_lab.utils.seeding import seed_everything
-from tests.helpers import compose_config
+from tests.helpers import compose_config, eval_config, straight_and_resumed
 
 QUIET = ["trainer.eval_every=0", "trainer.eval_episodes=0", "trainer.checkpoint_every=0",
          "trainer.log_every=1", "actor.hidden_sizes=[16,16]", "seed=2"]  # fmt: skip
@@ -96,19 +95,13 @@ def test_evaluation_acts_with_the_average_and_eval_repeats_it(tmp_path: Path) ->
     assert ours["eval/return_mean"] != ref["eval/return_mean"]  # another policy acted
     val = [next(x["val/loss"] for x in _lines(r) if "val/loss" in x) for r in (ema_run, plain)]
     assert val[0] != val[1]  # and was validated
-    cfg = OmegaConf.create({"checkpoint": str(ema_run / "checkpoints" / "last.pt"),
-                            "episodes": None, "num_envs": None, "seed": None, "env_id": None,
-                            "device": "cpu", "video_episodes": 0})  # fmt: skip
+    cfg = eval_config(ema_run / "checkpoints" / "last.pt")
     assert run_eval(cfg, tmp_path / "eval")["return_mean"] == ours["eval/return_mean"]
 
 
 def test_resume_restores_the_average_exactly(tmp_path: Path) -> None:
     overrides = [*QUIET, "trainer.ema_decay=0.9", "trainer.log_every=10"]
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    train(compose_config([*overrides, "trainer.steps=40"], straight))
-    train(compose_config([*overrides, "trainer.steps=20"], resumed))
-    train(compose_config([*overrides, "trainer.steps=40", "trainer.resume=true"], resumed))
-    a, b = _checkpoint(straight), _checkpoint(resumed)
+    a, b = straight_and_resumed(overrides, tmp_path, steps=40)
     assert a["ema_updates"] == b["ema_updates"] == 40
     for part in ("policy", "trained_policy"):
         assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part

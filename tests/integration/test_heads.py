@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from imitation_lab.collect import collect
 from imitation_lab.eval_app import run_eval
 from imitation_lab.train import train
 from tests.datasets.helpers import compose_collect
-from tests.helpers import compose_config
+from tests.helpers import compose_config, eval_config
 from tests.pausing import pause_env, wait_until_paused
 from tests.reliability.conftest import cli_env, run_cli, train_command
 
@@ -46,9 +45,7 @@ def test_a_head_trains_and_eval_repeats_its_evaluation_exactly(name: str, tmp_pa
     assert state["metadata"]["config"]["head"]["_target_"].endswith("Head")
     if name == "diffusion":  # the denoiser is in the checkpoint, beside the actor
         assert any(key.startswith("head.denoiser") for key in state["policy"])
-    cfg = OmegaConf.create({"checkpoint": str(run_dir / "checkpoints" / "last.pt"),
-                            "episodes": None, "num_envs": None, "seed": None, "env_id": None,
-                            "device": "cpu", "video_episodes": 0})  # fmt: skip
+    cfg = eval_config(run_dir / "checkpoints" / "last.pt")
     result = run_eval(cfg, tmp_path / "eval")
     logged = [x for x in _lines(run_dir) if "eval/return_mean" in x][-1]
     assert result["return_mean"] == logged["eval/return_mean"]  # to the last bit

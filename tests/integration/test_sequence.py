@@ -12,7 +12,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from imitation_lab.actors import SequenceActor, window
 from imitation_lab.collection.memory_expert import MemoryExpert
@@ -22,7 +21,7 @@ from imitation_lab.envs.rollout import SeededEpisodes, rollout
 from imitation_lab.errors import ConfigError
 from imitation_lab.eval_app import run_eval
 from imitation_lab.train import train
-from tests.helpers import compose_config
+from tests.helpers import compose_config, eval_config, straight_and_resumed
 
 RUN = ["logger=none", "trainer.log_every=50", "trainer.checkpoint_every=100",
        "trainer.progress=false", "trainer.steps=200", "trainer.eval_every=100",
@@ -89,9 +88,7 @@ def test_a_sequence_trunk_trains_and_eval_repeats_its_evaluation_exactly(
     run_dir = tmp_path / "run"
     summary = train(compose_config([*RUN, *TRUNKS[trunk]], run_dir, fast=False))
     assert summary["step"] == 200 and np.isfinite(summary["train/smoothed_loss"])
-    cfg = OmegaConf.create({"checkpoint": str(run_dir / "checkpoints" / "last.pt"),
-                            "episodes": None, "num_envs": None, "seed": None, "env_id": None,
-                            "device": "cpu", "video_episodes": 0})  # fmt: skip
+    cfg = eval_config(run_dir / "checkpoints" / "last.pt")
     logged = [x for x in _lines(run_dir) if "eval/return_mean" in x][-1]
     assert run_eval(cfg, tmp_path / "eval")["return_mean"] == logged["eval/return_mean"]
 
@@ -99,13 +96,8 @@ def test_a_sequence_trunk_trains_and_eval_repeats_its_evaluation_exactly(
 def test_a_sequence_trunk_resumes_exactly(tmp_path: Path) -> None:
     overrides = [*RUN, *TRUNKS["gru"], "trainer.eval_every=0", "trainer.log_every=10",
                  "head=gaussian", "dataset.val_fraction=0.2"]  # fmt: skip
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    train(compose_config([*overrides, "trainer.steps=40"], straight, fast=False))
-    train(compose_config([*overrides, "trainer.steps=20"], resumed, fast=False))
-    train(compose_config([*overrides, "trainer.steps=40", "trainer.resume=true"], resumed,
-                         fast=False))  # fmt: skip
-    a, b = (torch.load(r / "checkpoints" / "last.pt", weights_only=True)["policy"]
-            for r in (straight, resumed))  # fmt: skip
+    states = straight_and_resumed(overrides, tmp_path, steps=40, fast=False)
+    a, b = (state["policy"] for state in states)
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
