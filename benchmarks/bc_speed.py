@@ -171,8 +171,11 @@ def _group(discrete: bool, k: int, run_dir: Path, overrides: list[str], eval_env
             )
         )
     policies = [m.policy for m in members]
+    learner = make_learner(policies)
+    if settings.compile:  # trainer.compile=true: as the train app does (runs.group)
+        learner.compile(settings.compile_mode.value)
     return GroupFit(
-        make_learner(policies),
+        learner,
         members,
         training_tensors(data, normalizer, policies),
         settings,
@@ -277,6 +280,8 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     CLOCK = CLOCKS[args.timer]
     torch.set_num_threads(args.threads)
     overrides = list(args.override)
+    if case.startswith("compiled-"):  # the same case with trainer.compile=true
+        case, overrides = case.removeprefix("compiled-"), [*overrides, "trainer.compile=true"]
     discrete = case.endswith("discrete")
     if case.startswith("raw-"):
         value = raw_loop(discrete, args.warmup, args.steps, args.raw_adam)
@@ -297,6 +302,8 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown case {case}")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if "trainer.compile=true" in overrides:
+        case = f"compiled-{case}"
     return {"case": case, "value": value, "peak_rss_mib": peak_kib / 1024}
 
 
@@ -418,7 +425,11 @@ def markdown(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
     ]
     for case in by_case:
         unit, note = "steps/s", ""
-        if case.startswith("ours-"):
+        if case.startswith("compiled-"):
+            eager = case.removeprefix("compiled-")
+            unit = "seed-steps/s" if eager.startswith("k") else unit
+            note = f"{ratio(case, eager)} of eager" if eager in by_case else ""
+        elif case.startswith("ours-"):
             note = f"{ratio(case, 'raw-' + case.split('-', 1)[1])} of raw"
         elif case.startswith("head-"):
             note = f"{ratio(case, 'ours-continuous')} of head=mse"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -12,8 +13,9 @@ class BatchedLauncherConf:
     """Sweep jobs that differ only in batchable keys train together, as one stacked model."""
 
     _target_: str = "hydra_plugins.imitation_lab_launcher.batched_launcher.BatchedLauncher"
-    max_members: int | None = None  # at most this many jobs per process (null: no cap)
-    n_jobs: int = 1  # processes running groups at once (1: one after another, in-process)
+    max_members: int | None = None  # at most this many jobs per group (null: no cap)
+    n_jobs: Any = "auto"  # processes at once: auto = 1 per usable core (CPU) / per GPU (CUDA)
+    threads: Any = "auto"  # torch threads per process: auto = the usable cores / n_jobs
 
 
 ConfigStore.instance().store(

@@ -46,6 +46,8 @@ AS_BEFORE: dict[str, Any] = {
     "dataset.shift_pad": 4,
     "trainer.select": "best_eval",
     "trainer.ema_decay": None,
+    "trainer.compile": False,
+    "trainer.compile_mode": "default",
     "head.chunk": 1,
     "policy": {"execute": "chunk", "ensemble_decay": 0.01},
 }

@@ -6,7 +6,8 @@ would (its run dir, ``.hydra/``), then hands them here: jobs whose configs diffe
 parameters, bounding) are grouped, at most ``max_members`` per group, and each group trains as
 one stacked model (``imitation_lab.runs.group.train_group``). Every job keeps its own run dir,
 markers, metrics, checkpoints and logger run, so ``report``, re-runs and resume see ordinary
-jobs. Groups run one after another in this process, or spread over ``n_jobs`` processes.
+jobs. Groups run one after another in this process, or spread over the worker processes of a
+``runs.layout.Layout`` (``runs.workers``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
-import sys
-import threading
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +24,12 @@ from imitation_lab.config import build, identity
 from imitation_lab.config.schemas import is_stackable
 from imitation_lab.errors import EarlyStop, ImitationLabError
 from imitation_lab.runs.claim import claim, record_refused_start
-from imitation_lab.runs.group import LOG_FORMAT, MemberSpec, train_group
+from imitation_lab.runs.group import MemberSpec, train_group
+from imitation_lab.runs.layout import Layout
 from imitation_lab.runs.objective import objective
 from imitation_lab.runs.run_dir import inspect_run, owned
+from imitation_lab.runs.workers import Workers, torch_thread_count
+from imitation_lab.utils.timing import add_phases, phase_line
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class JobResult:
     error: BaseException | None = None
     skipped: bool = False
     stopped: EarlyStop | None = None  # stopped on purpose (a pruned trial)
+    phases: dict[str, float] | None = None  # its group's seconds per phase (utils.timing)
 
     @property
     def objective(self) -> float | None:
@@ -72,18 +73,27 @@ def _run_group(specs: list[MemberSpec]) -> list[JobResult]:
         for spec in specs:  # a group that failed before it started: each job on record
             record_refused_start(spec.run_dir, inspect_run(spec.run_dir), spec.hydra_files, err)
         return [JobResult(error=err) for _ in specs]
-    return [JobResult(summary=o.summary, error=o.error) for o in outcomes]
+    return [JobResult(summary=o.summary, error=o.error, phases=o.phases) for o in outcomes]
 
 
 def train_jobs(
-    specs: Sequence[MemberSpec], *, max_members: int | None = None, n_jobs: int = 1
+    specs: Sequence[MemberSpec],
+    *,
+    max_members: int | None = None,
+    layout: Layout | None = None,
+    workers: Workers | None = None,
 ) -> list[JobResult]:
     """Train the sweep jobs ``specs`` in batched groups; one ``JobResult`` per job, in order.
 
     Each job dir is locked for the whole launch. Jobs whose ``DONE.json`` holds the same
     config are skipped; unfinished ones of the same config resume; jobs with a bad config fail
-    alone (``FAILED.json``) before anything trains.
+    alone (``FAILED.json``) before anything trains. ``layout`` (default: this process, its
+    threads) says how many processes train groups at once; ``workers``: already started.
     """
+    layout = layout or Layout(1, torch_thread_count(), "in this process")
+    own_workers = workers is None
+    if workers is None:
+        workers = Workers(layout, logging.getLogger().getEffectiveLevel())
     results: list[JobResult | None] = [None] * len(specs)
     locks = {index: contextlib.ExitStack() for index in range(len(specs))}
     try:
@@ -94,46 +104,56 @@ def train_jobs(
                 results[index] = outcome
             else:
                 keyed.append((index, outcome))
-        groups = _plan([(specs[i], step) for i, step in keyed], max_members, n_jobs)
+        groups = _plan([(specs[i], step) for i, step in keyed], max_members, layout.n_jobs)
         groups = [[keyed[i][0] for i in group] for group in groups]
         log.info(
-            "Batched launcher: %d jobs to train in %d group(s) of %s members.",
+            "Batched launcher: %d jobs to train in %d group(s) of %s members; %s.",
             len(keyed),
             len(groups),
             "/".join(str(len(g)) for g in groups) or "0",
+            layout.describe(),
         )
         group_specs = [[specs[i] for i in group] for group in groups]
-        if n_jobs == 1 or len(groups) <= 1:
-            group_results = [_run_group(members) for members in group_specs]
-        else:
-            from joblib import Parallel, delayed
-
+        if layout.n_jobs > 1 and len(groups) > 1:
             # each worker holds its own jobs' locks (and dies with this process): released
             # here the moment before, so a dead launcher never leaves training without a lock
             for group in groups:
                 for index in group:
                     locks[index].close()
-            level = logging.getLogger().getEffectiveLevel()
-            group_results = Parallel(n_jobs=n_jobs, backend="loky")(
-                delayed(_run_group_in_worker)(members, os.getpid(), level)
-                for members in group_specs
-            )
+            run, runner = _run_group_in_worker, workers
+        else:  # one group (or one process): in this process, on every core of the layout
+            run = _run_group
+            runner = Workers(replace(layout, n_jobs=1, threads=layout.n_jobs * layout.threads),
+                              logging.getLogger().getEffectiveLevel())  # fmt: skip
+        costs = [float(len(members)) for members in group_specs]
+        group_results = runner.map(run, group_specs, costs)
         for group, outcome in zip(groups, group_results, strict=True):
             for index, result in zip(group, outcome, strict=True):
                 results[index] = result
+        _log_time(group_results)
     finally:
         for stack in locks.values():
             stack.close()
+        if own_workers:
+            workers.shutdown()
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
 
 
-def _run_group_in_worker(specs: list[MemberSpec], launcher_pid: int, level: int) -> list[JobResult]:
-    """``_run_group`` in a worker process: logs as the launcher does (console and each job's
-    ``train.log``), holds its jobs' locks, and exits when the launcher is gone (kill -9): an
-    orphan must not go on training into dirs a re-run will claim."""
-    _log_like_the_launcher(level)
-    threading.Thread(target=_exit_with, args=(launcher_pid,), daemon=True).start()
+def _log_time(group_results: Sequence[list[JobResult]]) -> None:
+    """One line: every group's seconds per phase, added up (process-seconds)."""
+    totals: dict[str, float] = {}
+    for outcome in group_results:
+        phases = next((r.phases for r in outcome if r.phases), None)
+        if phases:
+            totals = add_phases(totals, phases)
+    if totals:
+        log.info("Time in %d group(s), process-seconds: %s", len(group_results),
+                 phase_line(totals))  # fmt: skip
+
+
+def _run_group_in_worker(specs: list[MemberSpec]) -> list[JobResult]:
+    """``_run_group`` in a worker process, holding its jobs' locks while it trains."""
     with contextlib.ExitStack() as locks:
         try:
             for spec in specs:
@@ -141,29 +161,6 @@ def _run_group_in_worker(specs: list[MemberSpec], launcher_pid: int, level: int)
         except ImitationLabError as err:  # taken in the moment between launcher and worker
             return [JobResult(error=err) for _ in specs]
         return _run_group(specs)
-
-
-def _exit_with(launcher_pid: int, poll_s: float = 0.5) -> None:
-    """Exit this process as soon as its launcher process is gone (a watchdog thread)."""
-    while True:
-        try:
-            os.kill(launcher_pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        if os.getppid() == 1:  # re-parented: the launcher died (its pid may be reused)
-            os._exit(1)
-        time.sleep(poll_s)
-
-
-def _log_like_the_launcher(level: int) -> None:
-    """A fresh worker logs nothing below WARNING: give it the launcher's level and a console
-    handler in its format (the group adds each job's ``train.log``)."""
-    root = logging.getLogger()
-    root.setLevel(level)
-    if not any(isinstance(h, logging.StreamHandler) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        root.addHandler(handler)
 
 
 def _claim(spec: MemberSpec, locks: contextlib.ExitStack) -> JobResult | int:

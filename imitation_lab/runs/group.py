@@ -28,11 +28,13 @@ from imitation_lab.runs.run_dir import (
     write_done,
     write_failed,
     write_hydra_files,
+    write_timings,
 )
 from imitation_lab.training.fit import GroupFit, training_tensors
 from imitation_lab.training.learners import make_learner
 from imitation_lab.training.member import Member
 from imitation_lab.utils.seeding import seed_everything
+from imitation_lab.utils.timing import PhaseClock, phase_line
 
 log = logging.getLogger(__name__)
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
@@ -61,6 +63,8 @@ class Outcome:
     spec: MemberSpec
     summary: dict[str, float] | None
     error: BaseException | None
+    #: the whole group's seconds per phase (``utils.timing``), the same for every member
+    phases: dict[str, float] | None = None
 
 
 def check_same_group(specs: Sequence[MemberSpec]) -> None:
@@ -90,18 +94,21 @@ def train_group(
     if not specs:
         return []
     check_same_group(specs)
+    clock = PhaseClock()
+    clock.start()
     first = specs[0].cfg
     if loaded is None:
-        keys = first.dataset.get("obs_keys")
-        loaded = build.load_dataset(
-            first.dataset.id,
-            download=first.dataset.download,
-            obs_keys=None if keys is None else list(keys),
-            frame_stack=int(first.dataset.get("frame_stack", 1)),
-            top_fraction=first.dataset.get("top_fraction"),
-            min_return=first.dataset.get("min_return"),
-            val_fraction=first.dataset.get("val_fraction"),
-        )
+        with clock.phase("data"):
+            keys = first.dataset.get("obs_keys")
+            loaded = build.load_dataset(
+                first.dataset.id,
+                download=first.dataset.download,
+                obs_keys=None if keys is None else list(keys),
+                frame_stack=int(first.dataset.get("frame_stack", 1)),
+                top_fraction=first.dataset.get("top_fraction"),
+                min_return=first.dataset.get("min_return"),
+                val_fraction=first.dataset.get("val_fraction"),
+            )
     log.info(
         "Dataset %s: %d episodes, %d transitions.",
         first.dataset.id,
@@ -139,16 +146,23 @@ def train_group(
                 )
             )
         policies = [member.policy for member in members]
+        with clock.phase("data"):
+            tensors = training_tensors(loaded.data, normalizer, policies)
+            val = None if loaded.val is None else training_tensors(loaded.val, normalizer, policies)
+        learner = make_learner(policies, [member.ema for member in members])
+        if settings.compile:  # compiled lazily, at the first step (counted as training)
+            learner.compile(settings.compile_mode.value)
         fit = GroupFit(
-            make_learner(policies, [member.ema for member in members]),
+            learner,
             members,
-            training_tensors(loaded.data, normalizer, policies),
+            tensors,
             settings,
             normalizer=normalizer,
             eval_env=eval_env,
             obs_spec=loaded.obs_spec,
-            val=None if loaded.val is None else training_tensors(loaded.val, normalizer, policies),
+            val=val,
             augment=build.make_augmentation(first, loaded),
+            clock=clock,
         )
         fit.prepare()  # resumes are checked here: nothing has been written yet
         started = True
@@ -156,17 +170,20 @@ def train_group(
             on_start()
         with _log_files(specs):
             for spec, member in zip(specs, members, strict=True):
-                if spec.hydra_files:
-                    write_hydra_files(spec.run_dir, spec.hydra_files)
-                write_dataset_info(spec.run_dir, loaded.info)
-                member.logger = build.make_logger(
-                    spec.cfg, spec.run_dir, spec.resolved, loaded, spec.names
-                )
+                with clock.phase("writing"):
+                    if spec.hydra_files:
+                        write_hydra_files(spec.run_dir, spec.hydra_files)
+                    write_dataset_info(spec.run_dir, loaded.info)
+                with clock.phase("logger"):
+                    member.logger = build.make_logger(
+                        spec.cfg, spec.run_dir, spec.resolved, loaded, spec.names
+                    )
             if len(specs) > 1:
                 log.info("Training %d members in one process (stacked).", len(specs))
             fit.run()
             finished = True
-            outcomes = _finish(specs, members)
+            with clock.phase("writing"):
+                outcomes = _finish(specs, members)
     except EarlyStop:  # stopped on purpose (a pruned trial): its run dir says so itself
         raise
     except Exception as err:  # the whole group stopped: members that had started record why
@@ -176,8 +193,14 @@ def train_group(
         raise
     finally:
         eval_env.close()
-        for member in members:  # a summary line only for members that ran to the end
-            member.logger.finish(member.summary() if finished and member.alive else None)
+        with clock.phase("logger"):
+            for member in members:  # a summary line only for members that ran to the end
+                member.logger.finish(member.summary() if finished and member.alive else None)
+        phases = clock.stop()
+    log.info("Time (%d member%s): %s", len(specs), "s" * (len(specs) > 1), phase_line(phases))
+    for outcome in outcomes:
+        outcome.phases = phases
+        write_timings(outcome.spec.run_dir, phases, len(specs))
     return outcomes
 
 

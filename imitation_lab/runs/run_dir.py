@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 DONE = "DONE.json"
 FAILED = "FAILED.json"
+TIMINGS = "timings.json"
 PRUNED = "PRUNED.json"
 DATASET_INFO = "dataset_info.json"
 
@@ -63,6 +64,12 @@ def write_done(run_dir: Path, config: dict[str, Any], summary: dict[str, float])
     run_dir = Path(run_dir)
     atomic_write_json(run_dir / DONE, {"summary": summary, "config": config})
     (run_dir / FAILED).unlink(missing_ok=True)
+
+
+def write_timings(run_dir: Path, phases: dict[str, float], members: int) -> None:
+    """``timings.json``: the seconds per phase of the group this run trained in (``members``
+    runs shared them; ``benchmarks/`` adds them up per sweep)."""
+    atomic_write_json(Path(run_dir) / TIMINGS, {"group_seconds": phases, "members": members})
 
 
 def write_failed(run_dir: Path, error: BaseException) -> None:

@@ -40,6 +40,7 @@ from imitation_lab.training.loggers import JsonlLogger, Logger
 from imitation_lab.training.member import Member
 from imitation_lab.training.settings import TrainerSchema
 from imitation_lab.utils.pause import pause_point
+from imitation_lab.utils.timing import PhaseClock
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class GroupFit:
         obs_spec: ObsSpec | None = None,
         val: TrainingTensors | None = None,
         augment: RandomShift | None = None,
+        clock: PhaseClock | None = None,
     ) -> None:
         if not members:
             raise ValueError("A training group needs at least one member.")
@@ -181,6 +183,7 @@ class GroupFit:
         self.device = tensors.device
         self.step = 0
         self._prepared = False
+        self.clock = clock or PhaseClock()  # where the time goes (``utils.timing``)
 
     # ------------------------------------------------------------------ loop
     def prepare(self) -> None:
@@ -201,6 +204,10 @@ class GroupFit:
         """Train every member to ``settings.steps`` (or until it fails)."""
         if not self._prepared:
             self.prepare()
+        with self.clock.phase("training"):  # evaluation and checkpoints: their own phases
+            self._train()
+
+    def _train(self) -> None:
         members, settings = self.members, self.settings
         num, batch = len(self.tensors), settings.batch_size
         idx = torch.zeros(len(members), batch, dtype=torch.long)
@@ -262,13 +269,18 @@ class GroupFit:
             self._validate()
             self._evaluate()
         if self._due(self.settings.checkpoint_every) or at_end:
-            for member in self._alive():
-                self._guard(member, member.save, "last.pt")
+            with self.clock.phase("writing"):
+                for member in self._alive():
+                    self._guard(member, member.save, "last.pt")
         pause_point(self.step)  # a test hook: IMITATION_LAB_PAUSE_AT (no-op when unset)
 
     # ------------------------------------------------------------------ evaluation
+    def _validate(self) -> None:
+        with self.clock.phase("evaluation"):
+            self._validate_members()
+
     @torch.no_grad()
-    def _validate(self, chunk: int = 4096) -> None:
+    def _validate_members(self, chunk: int = 4096) -> None:
         """``val/loss`` of every member on the held-out episodes: each member's own loss (with
         the weights it acts with), the mean over every held-out transition (the RNG of a
         stochastic loss is forked, so validating never changes what training draws)."""
@@ -294,6 +306,10 @@ class GroupFit:
     def _evaluate(self) -> None:
         if self.eval_env is None or self.settings.eval_episodes == 0:
             return
+        with self.clock.phase("evaluation"):
+            self._evaluate_members()
+
+    def _evaluate_members(self) -> None:
         members = self.members
         alive = [m.alive for m in members]
         per_member = self.eval_env.num_envs // len(members)

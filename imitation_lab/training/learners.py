@@ -56,6 +56,10 @@ class Learner(Protocol):
         """Inside the block ``act`` uses the weights the members act with (their averages)."""
         ...
 
+    def compile(self, mode: str) -> None:
+        """``torch.compile`` the network the steps run (``trainer.compile``)."""
+        ...
+
 
 class PolicyLearner:
     """K = 1: ``ImitationPolicy.update`` on the member's own minibatch (Tianshou-exact)."""
@@ -66,6 +70,9 @@ class PolicyLearner:
 
     def read_from(self, step: int) -> None:
         pass  # the policy is the learner
+
+    def compile(self, mode: str) -> None:
+        self.policies[0].actor.compile(mode=mode)  # in place: state_dict keys unchanged
 
     def update(self, obs: Any, act: torch.Tensor) -> tuple[list[float], float]:
         stats = self.policies[0].update(Batch(obs=_member(obs, 0), act=act[0], info={}))
@@ -130,6 +137,9 @@ class StackedLearner:
     @property
     def num_members(self) -> int:
         return len(self.policies)
+
+    def compile(self, mode: str) -> None:
+        self.model.compile(mode=mode)
 
     def read_from(self, step: int) -> None:
         self.model.load_members([policy.actor.state_dict() for policy in self.policies])

@@ -18,6 +18,14 @@ class Select(Enum):
     best_val = "best_val"  # the evaluation step with the lowest val/loss (dataset.val_fraction)
 
 
+class CompileMode(Enum):
+    """``torch.compile``'s mode for ``trainer.compile=true``."""
+
+    default = "default"
+    reduce_overhead = "reduce-overhead"  # CUDA graphs: for small models on a GPU
+    max_autotune = "max-autotune"
+
+
 @dataclass
 class TrainerSchema:
     """``trainer.*``: the training loop's settings (``OmegaConf.to_object(cfg.trainer)``)."""
@@ -35,3 +43,5 @@ class TrainerSchema:
     num_seeds: int = 1  # K>1: seeds seed..seed+K-1 batched in one process
     select: Select = Select.best_eval  # best.pt and best/*: final | best_eval | best_val
     ema_decay: float | None = None  # evaluate/checkpoint an EMA of the weights (e.g. 0.999)
+    compile: bool = False  # torch.compile the actor (single and stacked): see benchmarks/
+    compile_mode: CompileMode = CompileMode.default  # reduce-overhead: CUDA graphs

@@ -18,10 +18,12 @@ pytestmark = pytest.mark.slow
 def test_a_study_trains_in_one_process_and_each_job_keeps_its_run_dir(
     tmp_path: Path, built_pendulum: Path
 ) -> None:
-    overrides = ["hydra/launcher=batched", "seed=0,1", "bounding=clip,tanh", "logger=wandb"]
+    overrides = ["hydra/launcher=batched", "hydra.launcher.n_jobs=1", "seed=0,1",
+                 "bounding=clip,tanh", "logger=wandb"]  # fmt: skip
     sweep = run_sweep(tmp_path / "study", overrides, built_pendulum)
     assert sweep.proc.returncode == 0, sweep.log[-3000:]
-    assert "1 group(s) of 4 members" in sweep.log
+    assert "1 group(s) of 4 members; 1 process x " in sweep.log
+    assert "Time in 1 group(s), process-seconds: start-up" in sweep.log  # where it went
     jobs = [job_dir(sweep.dir, n) for n in range(4)]
     run_ids = set()
     for job in jobs:
@@ -165,7 +167,8 @@ def test_jobs_that_cannot_stack_train_alone_beside_the_groups(
     """head=diffusion (a denoiser beside the actor) cannot stack: its jobs train as groups of
     one in the same sweep, instead of being refused; the stackable ones still share a group."""
     sweep = run_sweep(
-        tmp_path / "mixed", ["hydra/launcher=batched", "head=bins,diffusion", "seed=0,1"],
+        tmp_path / "mixed",
+        ["hydra/launcher=batched", "hydra.launcher.n_jobs=2", "head=bins,diffusion", "seed=0,1"],
         built_pendulum,
     )  # fmt: skip
     assert sweep.proc.returncode == 0, sweep.log[-3000:]
