@@ -38,6 +38,9 @@ STUDIES = {
 LAUNCHERS = {
     "joblib": ["hydra/launcher=joblib"],
     "batched": ["hydra/launcher=batched"],
+    # variants, to see what a default costs: no stacking; one process with every core
+    "batched-k1": ["hydra/launcher=batched", "hydra.launcher.max_members=1"],
+    "batched-1proc": ["hydra/launcher=batched", "hydra.launcher.n_jobs=1"],
 }
 PHASES = ("start-up", "data", "logger", "training", "evaluation", "writing")
 
@@ -92,8 +95,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hog", action="store_true", help="a busy-loop process beside")
     parser.add_argument("--steps", type=int, help="trainer.steps (and eval_every) override")
+    parser.add_argument(
+        "--launchers", nargs="+", choices=list(LAUNCHERS)[1:], default=["batched"],
+        help="compared with joblib (always run first in each round)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    launchers = ["joblib", *args.launchers]
     study = list(STUDIES[args.study])
     if args.steps:
         study += [f"trainer.steps={args.steps}", f"trainer.eval_every={args.steps}"]
@@ -107,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
             check=True, env=env, cwd=REPO,
         )  # fmt: skip
         for round_ in range(args.rounds):
-            for launcher in LAUNCHERS:
+            for launcher in launchers:
                 hog = busy_loop() if args.hog else None
                 try:
                     sweep_dir = Path(tmp) / f"{launcher}_{round_}"
@@ -120,16 +128,19 @@ def main(argv: list[str] | None = None) -> None:
                 phases = ", ".join(f"{k} {v:.1f}" for k, v in record["phases"].items())
                 print(f"round {round_} {launcher}: wall {record['wall_s']:.1f} s; "
                       f"process-seconds: {phases}", flush=True)  # fmt: skip
-    ratios = []
+    ratios: dict[str, list[float]] = {name: [] for name in args.launchers}
     for round_ in range(args.rounds):
-        joblib, batched = (r for r in records if r["round"] == round_)
-        diff = max(abs(joblib["scores"][k] - batched["scores"][k]) for k in joblib["scores"])
-        ratios.append(joblib["wall_s"] / batched["wall_s"])
-        print(f"round {round_}: {len(joblib['scores'])} jobs; joblib {joblib['wall_s']:.1f} s, "
-              f"batched {batched['wall_s']:.1f} s: {ratios[-1]:.2f}x; "
-              f"max |score diff| {diff:.2e}")  # fmt: skip
-    print(f"joblib / batched wall clock: median {statistics.median(ratios):.2f}x, "
-          f"min {min(ratios):.2f}x, max {max(ratios):.2f}x ({args.rounds} rounds)")  # fmt: skip
+        joblib, *others = (r for r in records if r["round"] == round_)
+        for other in others:
+            name = other["launcher"]
+            diff = max(abs(joblib["scores"][k] - other["scores"][k]) for k in joblib["scores"])
+            ratios[name].append(joblib["wall_s"] / other["wall_s"])
+            print(f"round {round_}: {len(joblib['scores'])} jobs; joblib {joblib['wall_s']:.1f} s,"
+                  f" {name} {other['wall_s']:.1f} s: {ratios[name][-1]:.2f}x; "
+                  f"max |score diff| {diff:.2e}")  # fmt: skip
+    for name, values in ratios.items():
+        print(f"joblib / {name} wall clock: median {statistics.median(values):.2f}x, "
+              f"min {min(values):.2f}x, max {max(values):.2f}x ({args.rounds} rounds)")  # fmt: skip
     if args.json:
         out = {"args": {k: str(v) for k, v in vars(args).items()}, "ratios": ratios,
                "records": records}  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from imitation_lab.runs.run_dir import (
 from imitation_lab.training.fit import GroupFit, training_tensors
 from imitation_lab.training.learners import make_learner
 from imitation_lab.training.member import Member
+from imitation_lab.utils.memory import keep_freed_memory
 from imitation_lab.utils.seeding import seed_everything
 from imitation_lab.utils.timing import PhaseClock, phase_line
 
@@ -94,6 +96,8 @@ def train_group(
     if not specs:
         return []
     check_same_group(specs)
+    if os.environ.get("IMITATION_LAB_MALLOC") != "default":  # benchmarks/ compare both
+        keep_freed_memory()
     clock = PhaseClock()
     clock.start()
     first = specs[0].cfg

@@ -216,6 +216,9 @@ PLANS: dict[str, Run | Compose | Skip] = {
         TRAIN, creates={f"multirun/train/*/*/seed_*/{DONE}": 16}
     ),
     "python -m imitation_lab.train optim.fused=null": Run(TRAIN),
+    "python -m imitation_lab.train trainer.compile=true": Compose(
+        "compiles for ~30 s; tests/integration/test_compile.py trains with it"
+    ),
     "python -m benchmarks.bc_speed": Run(
         (
             "--repeats=1",
@@ -246,6 +249,13 @@ PLANS: dict[str, Run | Compose | Skip] = {
         creates={f"multirun/train/*/*/{DONE}": 4},
         prints=("2 group(s) of 2/2 members",),
     ),
+    "python -m imitation_lab.train -m hydra/launcher=batched hydra.launcher.n_jobs=1 "
+    "hydra.launcher.threads=2 seed=0,1,2,3": Run(
+        TRAIN,
+        creates={f"multirun/train/*/*/{DONE}": 4},
+        prints=("1 group(s) of 4 members; 1 process x 2 threads", "Time in 1 group(s)"),
+    ),
+    "benchmarks/gpu.sh": Skip("needs a CUDA GPU (tests/gpu are skipped without one)"),
     # ---------------------------------------------------------------- configuration reference
     "python docs/hooks/config_reference.py": Run(
         prints=("trainer.num_seeds", "collect_schema", "hydra.launcher.max_members")
