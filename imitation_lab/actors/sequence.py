@@ -12,7 +12,11 @@ none: one Linear) to the outputs.
   with ``L = context``: the last L observations of each sampled transition, left-padded where
   the episode had not started (``seq_valid`` False there; padded steps change nothing: the
   recurrent state stays at zero, the transformer's steps never attend to them). The loss is on
-  the last step's output (the action of the sampled transition).
+  the last step's output (the action of the sampled transition; ``loss_steps=last``) or on
+  every valid step's output, each against its own action (``loss_steps=all``, robomimic's
+  BC-RNN: L targets per window instead of one). A GRU/LSTM computes every step as acting does;
+  the transformer predicts an earlier step at the window position it holds (robomimic's
+  ``supervise_all_steps``), while acting always puts the current step last.
 * Acting feeds one observation per env and carries ``state`` (Tianshou's ``forward(batch,
   state)`` protocol): the recurrent state, or the transformer's context of the last L encoded
   steps. ``reset_state(state, mask)`` starts the envs of ``mask`` afresh (episode start). The
@@ -59,11 +63,17 @@ class SequenceActor(nn.Module):
         encoder_sizes: Sequence[int] = (128,),
         hidden_sizes: Sequence[int] = (),
         image_scale: float = 255.0,
+        loss_steps: str | Enum = "last",
         device: str | torch.device = "cpu",
         *,
         observation_space: gym.Space,
     ) -> None:
         super().__init__()
+        loss_steps = str(option(loss_steps))
+        if loss_steps not in ("last", "all"):
+            raise ValueError(f"actor.loss_steps must be last or all, got {loss_steps!r}")
+        #: a training window's outputs: its last step's, or every valid step's (``[N, out]``)
+        self.all_steps = loss_steps == "all"
         if kind not in ("rnn", "transformer"):
             raise ValueError(f"actor.kind must be rnn or transformer, got {kind!r}")
         kind = "transformer" if kind == "transformer" else str(option(cell))
@@ -118,7 +128,10 @@ class SequenceActor(nn.Module):
     def forward(self, obs: Any, state: Any = None, info: Any = None) -> tuple[torch.Tensor, Any]:
         if is_window(obs):
             valid = torch.as_tensor(obs[SEQ_VALID], device=self.device)
-            return self.out(self._window(self.encode(obs[SEQ_OBS]), valid)), None
+            features = self.encode(obs[SEQ_OBS])
+            if self.all_steps:  # every valid step, in ``valid``'s row-major order
+                return self.out(self._every_step(features, valid)), None
+            return self.out(self._window(features, valid)), None
         features = self.encode(obs)  # one step per env
         if self.kind == "transformer":
             return self._attend_step(features, state)
@@ -128,7 +141,25 @@ class SequenceActor(nn.Module):
         """The last step's trunk output of each window ``[B, L, H]``."""
         if self.kind == "transformer":
             return self._attend(features, valid)[:, -1]
-        # left-padded windows -> their valid steps first, packed: the RNN never sees a pad
+        packed, _ = self._packed(features, valid)
+        _, state = self.trunk(packed)
+        hidden = state if self.kind == "gru" else state[0]
+        return hidden[-1]
+
+    def _every_step(self, features: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """The trunk output ``[N, H]`` of every valid step of the windows ``[B, L, H]`` (what
+        ``features[valid]`` selects, in that order): ``actor.loss_steps=all``."""
+        if self.kind == "transformer":
+            return self._attend(features, valid)[valid]
+        packed, counts = self._packed(features, valid)
+        output, _ = self.trunk(packed)
+        length = features.shape[1]
+        steps, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True, total_length=length)
+        first = torch.arange(length, device=self.device) < counts.to(self.device).unsqueeze(1)
+        return steps[first]  # valid steps aligned first: the same order as features[valid]
+
+    def _packed(self, features: torch.Tensor, valid: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        """Left-padded windows -> their valid steps first, packed: the RNN never sees a pad."""
         length = features.shape[1]
         counts = valid.sum(dim=1)
         order = torch.arange(length, device=self.device) + (length - counts).unsqueeze(1)
@@ -136,9 +167,7 @@ class SequenceActor(nn.Module):
         packed = nn.utils.rnn.pack_padded_sequence(
             aligned, counts.cpu(), batch_first=True, enforce_sorted=False
         )
-        _, state = self.trunk(packed)
-        hidden = state if self.kind == "gru" else state[0]
-        return hidden[-1]
+        return packed, counts
 
     # ------------------------------------------------------------------ recurrent
     def initial_state(self, n: int) -> Any:

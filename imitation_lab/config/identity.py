@@ -47,6 +47,7 @@ AS_BEFORE: dict[str, Any] = {
     "trainer.select": "best_eval",
     "trainer.ema_decay": None,
     "trainer.compile": False,
+    "actor.loss_steps": "last",
     "trainer.compile_mode": "default",
     "head.chunk": 1,
     "policy": {"execute": "chunk", "ensemble_decay": 0.01},

@@ -105,6 +105,13 @@ class Cell(Enum):
     lstm = "lstm"
 
 
+class LossSteps(Enum):
+    """``actor.loss_steps`` of the sequence trunks: which steps of a window are trained."""
+
+    last = "last"  # the sampled transition's action only
+    all = "all"  # every valid step's own action (robomimic's BC-RNN)
+
+
 @dataclass
 class RNNActorSchema(ActorSchema):
     """``actor=rnn``: per-step encoder, then a GRU/LSTM over the episode (windows of
@@ -119,6 +126,7 @@ class RNNActorSchema(ActorSchema):
     encoder_sizes: list[int] = field(default_factory=lambda: [128])  # per-step MLP widths
     hidden_sizes: list[int] = field(default_factory=list)  # MLP head after the trunk
     image_scale: float = 255.0  # uint8 images / this (1: symbolic ids, e.g. MiniGrid's)
+    loss_steps: LossSteps = LossSteps.last  # loss on the window's last step, or on all
 
 
 @dataclass
@@ -135,6 +143,7 @@ class TransformerActorSchema(ActorSchema):
     encoder_sizes: list[int] = field(default_factory=lambda: [128])
     hidden_sizes: list[int] = field(default_factory=list)  # MLP head after the trunk
     image_scale: float = 255.0  # uint8 images / this (1: symbolic ids, e.g. MiniGrid's)
+    loss_steps: LossSteps = LossSteps.last  # loss on the window's last step, or on all
 
 
 @dataclass

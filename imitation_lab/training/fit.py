@@ -63,6 +63,8 @@ class TrainingTensors:
     chunks: ChunkIndex | None = None  # head.chunk > 1: the next H actions of each row
     #: actor=rnn/transformer: ``frames`` are its windows, fed as ``window(obs, valid)``
     sequence: bool = False
+    #: actor.loss_steps=all: the targets are every valid window step's action ``[1, N, ...]``
+    every_step: bool = False
 
     def __post_init__(self) -> None:
         self.device = self.targets[0].device
@@ -84,7 +86,11 @@ class TrainingTensors:
             obs = tree_map(lambda leaf: _gather(leaf, rows, self.device), self.obs)
         if self.sequence:
             assert self.frames is not None
-            obs = window(obs, self.frames.valid(idx).to(self.device))
+            valid = self.frames.valid(idx).to(self.device)
+            obs = window(obs, valid)
+            if self.every_step:  # actor.loss_steps=all: each valid step's own action
+                targets = self.targets[self.variant[0]][rows.to(self.device)]
+                return obs, targets[valid].unsqueeze(0)  # [1, N, ...] (one member)
         if idx.device != self.device:
             idx = idx.to(self.device)
         if self.chunks is not None:  # chunks: one target variant (members do not stack)
@@ -149,7 +155,10 @@ def training_tensors(
         if data.episode_lengths is None:
             raise ValueError("head.chunk needs the episodes' lengths (rebuild the dataset cache)")
         chunks = ChunkIndex.of(data.episode_lengths, head.chunk)
-    return TrainingTensors(obs, list(targets.values()), variant, frames, chunks, sequence)
+    every_step = sequence and bool(getattr(actor, "all_steps", False))
+    return TrainingTensors(
+        obs, list(targets.values()), variant, frames, chunks, sequence, every_step
+    )
 
 
 class GroupFit:
@@ -377,7 +386,9 @@ class GroupFit:
             "sps": f"{logged['train/steps_per_sec']:.0f}",
         }
         if len(self.members) > 1:
-            postfix["alive"] = f"{len(self._alive())}/{len(self.members)}"
+            alive = len(self._alive())
+            postfix["alive"] = f"{alive}/{len(self.members)}"
+            postfix["member_sps"] = f"{logged['train/steps_per_sec'] * alive:.0f}"
             scores = [
                 m.last_eval["eval/normalized_score"]
                 for m in self._alive()

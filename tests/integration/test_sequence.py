@@ -65,6 +65,56 @@ def test_a_window_computes_what_acting_with_the_carried_state_computes(kind: str
             assert torch.allclose(out[0], acted[t], atol=1e-5), t
 
 
+@pytest.mark.parametrize("kind", ["gru", "lstm", "transformer"])
+def test_loss_steps_all_gives_every_valid_step_what_acting_gives_it(kind: str) -> None:
+    """``actor.loss_steps=all``: a batch of left-padded windows yields one output per valid
+    step, in ``valid``'s row-major order, each equal to acting's output at that step."""
+    torch.manual_seed(0)
+    space = gym.spaces.Box(-1, 1, (3,))
+    cell = "gru" if kind == "transformer" else kind
+    actor = SequenceActor(4, "transformer" if kind == "transformer" else "rnn", cell=cell,
+                          hidden_size=8, layers=2, heads=2, context=4, encoder_sizes=[8],
+                          loss_steps="all", observation_space=space).eval()  # fmt: skip
+    episode = torch.randn(6, 3)
+    state, acted = None, []
+    with torch.no_grad():
+        for t in range(4):  # within the context, acting computes what training sees
+            out, state = actor(episode[t : t + 1], state)
+            acted.append(out[0])
+        index = FrameIndex.of(np.array([6]), size=4)
+        idx = torch.tensor([0, 2, 3, 1])  # windows of 1, 3, 4 and 2 valid steps
+        rows, valid = index(idx), index.valid(idx)
+        out, _ = actor(window(episode[rows], valid))
+    steps = [t for last in idx.tolist() for t in range(last + 1)]  # valid's row-major order
+    assert out.shape == (int(valid.sum()), 4) == (len(steps), 4) == (10, 4)
+    if kind == "transformer":  # earlier steps sit at other positions than acting puts them
+        ends = torch.cumsum(valid.sum(dim=1), 0) - 1  # each window's last step: exact
+        assert torch.allclose(out[ends], torch.stack([acted[t] for t in idx]), atol=1e-5)
+    else:  # a recurrent trunk computes every step as acting does
+        assert torch.allclose(out, torch.stack([acted[t] for t in steps]), atol=1e-5)
+
+
+def test_loss_steps_all_trains_on_each_window_steps_own_action(tmp_path: Path) -> None:
+    from imitation_lab.config.build import build_policy, load_dataset, make_normalizer
+    from imitation_lab.policy.bounding import unscale_action
+    from imitation_lab.training.fit import training_tensors
+
+    cfg = compose_config([*RUN, *TRUNKS["gru"], "actor.loss_steps=all"], tmp_path, fast=False)
+    loaded = load_dataset(cfg.dataset.id)
+    policy = build_policy(cfg, loaded.observation_space, loaded.dataset.action_space, 10)
+    tensors = training_tensors(loaded.data, make_normalizer(cfg, loaded), [policy])
+    idx = torch.tensor([[0, 3, 57, 58]])
+    _, act = tensors.batch(idx)
+    rows, valid = tensors.frames(idx), tensors.frames.valid(idx)
+    mapped = unscale_action(loaded.data.act, loaded.dataset.action_space)  # bounding=clip
+    assert torch.allclose(act[0], mapped[rows][valid].float())
+    assert act.shape[1] == int(valid.sum()) > 4  # several targets per window
+    overrides = [*RUN, *TRUNKS["transformer"], "actor.loss_steps=all", "trainer.eval_every=0"]
+    states = straight_and_resumed(overrides, tmp_path, steps=20, fast=False)
+    a, b = (state["policy"] for state in states)
+    assert all(torch.equal(a[k], b[k]) for k in a)  # trains, and resumes exactly
+
+
 def test_reset_state_restarts_only_the_envs_of_the_mask() -> None:
     space = gym.spaces.Box(-1, 1, (3,))
     for kind in ("rnn", "transformer"):
