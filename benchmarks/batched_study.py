@@ -32,7 +32,7 @@ LAUNCHERS = {
 }
 
 
-def _final_scores(sweep_dir: Path) -> dict[str, float]:
+def final_scores(sweep_dir: Path) -> dict[str, float]:
     """Final normalized score per job, keyed by the job's overrides."""
     scores = {}
     for done in sorted(sweep_dir.glob("*/DONE.json")):
@@ -53,7 +53,7 @@ def run_study(launcher: str, sweep_dir: Path, budget: list[str], env: dict[str, 
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"launcher": launcher, "wall_s": wall, "cpu_s": cpu, "scores": _final_scores(sweep_dir)}
+    return {"launcher": launcher, "wall_s": wall, "cpu_s": cpu, "scores": final_scores(sweep_dir)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.batched_study import final_scores
+
 REPO = Path(__file__).resolve().parents[1]
 STUDIES = {
     "16": [
@@ -53,14 +55,6 @@ def phase_totals(sweep_dir: Path) -> dict[str, float]:
         for name in PHASES:
             totals[name] += record["group_seconds"].get(name, 0.0) / record["members"]
     return totals
-
-
-def final_scores(sweep_dir: Path) -> dict[str, float]:
-    scores = {}
-    for done in sorted(sweep_dir.glob("*/DONE.json")):
-        overrides = (done.parent / ".hydra" / "overrides.yaml").read_text()
-        scores[overrides] = json.loads(done.read_text())["summary"]["final/normalized_score"]
-    return scores
 
 
 def run_sweep(
