@@ -54,11 +54,17 @@ class Workers:
                 return [fn(item) for item in items]
         order = sorted(range(len(items)), key=lambda i: -cost[i])
         futures: dict[int, Future] = {i: self._executor.submit(fn, items[i]) for i in order}
-        return [futures[i].result() for i in range(len(items))]
+        try:
+            return [futures[i].result() for i in range(len(items))]
+        except BaseException:  # Ctrl-C or a lost worker: no group may train on unattended
+            self.shutdown(kill=True)
+            raise
 
-    def shutdown(self) -> None:
+    def shutdown(self, kill: bool = False) -> None:
+        """Wait for the workers to exit (``kill``: end them now, mid-group)."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
+            self._executor.shutdown(wait=not kill, kill_workers=kill)
+            self._executor = None
 
 
 def thread_env(threads: int) -> dict[str, str]:
