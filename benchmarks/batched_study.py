@@ -41,6 +41,15 @@ def final_scores(sweep_dir: Path) -> dict[str, float]:
     return scores
 
 
+def build_pendulum(env: dict[str, str]) -> None:
+    """Build the pendulum dataset in ``env``'s Minari store once, outside the timings."""
+    subprocess.run(
+        [sys.executable, "-c", "from imitation_lab.config.build import open_dataset;"
+         "open_dataset('imitation-lab/pendulum/expert-v0')"],
+        check=True, env=env, cwd=REPO,
+    )  # fmt: skip
+
+
 def run_study(launcher: str, sweep_dir: Path, budget: list[str], env: dict[str, str]) -> dict:
     command = [
         sys.executable, "-m", "imitation_lab.train", "-m", "experiment=clip_vs_tanh",
@@ -76,11 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     records = []
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "MINARI_DATASETS_PATH": f"{tmp}/minari", "OMP_NUM_THREADS": "1"}
-        subprocess.run(  # build the dataset once, outside the timings
-            [sys.executable, "-c", "from imitation_lab.config.build import open_dataset;"
-             "open_dataset('imitation-lab/pendulum/expert-v0')"],
-            check=True, env=env, cwd=REPO,
-        )  # fmt: skip
+        build_pendulum(env)
         for repeat in range(args.repeats):
             for launcher in ["joblib", *(name for name in args.launchers if name != "joblib")]:
                 record = run_study(launcher, Path(tmp) / f"{launcher}_{repeat}", budget, env)

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.batched_study import final_scores
+from benchmarks.batched_study import build_pendulum, final_scores
 
 REPO = Path(__file__).resolve().parents[1]
 STUDIES = {
@@ -103,11 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "MINARI_DATASETS_PATH": f"{tmp}/minari", "WANDB_SILENT": "true"}
         env.pop("OMP_NUM_THREADS", None)  # each launcher chooses its threads
-        subprocess.run(  # build the dataset once, outside the timings
-            [sys.executable, "-c", "from imitation_lab.config.build import open_dataset;"
-             "open_dataset('imitation-lab/pendulum/expert-v0')"],
-            check=True, env=env, cwd=REPO,
-        )  # fmt: skip
+        build_pendulum(env)
         for round_ in range(args.rounds):
             for launcher in launchers:
                 hog = busy_loop() if args.hog else None
