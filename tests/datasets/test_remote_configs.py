@@ -104,8 +104,13 @@ def test_remote_preset_trains_batched_and_tables_corl_beside_it(tmp_path: Path) 
     sweep = tmp_path / "sweep"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "imitation_lab.train", "-m", "experiment=baseline_remote"]
-    command += ["dataset=glob([minari_pen_human])", "seed=0,1", "logger=none", *TINY,
-                "hydra.launcher.n_jobs=1"]  # one process (auto: one per core, a group each)
+    command += [
+        "dataset=glob([minari_pen_human])",
+        "seed=0,1",
+        "logger=none",
+        *TINY,
+        "hydra.launcher.n_jobs=1",
+    ]  # one process (auto: one per core, a group each)
     command += [f"hydra.sweep.dir={sweep}"]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -8,10 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hydra_plugins.imitation_lab_launcher.batched_launcher import (
-    LauncherConfigError,
-    check_settings,
-)
 from imitation_lab.runs.layout import Cores, cgroup_cpu_quota, choose_layout, usable_cores
 
 
@@ -58,7 +54,11 @@ def test_explicit_settings_win() -> None:
 def test_settings_that_cannot_work_are_refused(
     max_members: object, n_jobs: object, threads: object, fragment: str
 ) -> None:
-    with pytest.raises(LauncherConfigError, match=fragment):
-        check_settings(max_members, n_jobs, threads)  # type: ignore[arg-type]
-    check_settings(None, "auto", "auto")
-    check_settings(4, 2, 1)
+    # imported here: Hydra's plugin scan re-executes the module (new class objects) when a
+    # test before this one ran Hydra in this process
+    from hydra_plugins.imitation_lab_launcher import batched_launcher as launcher
+
+    with pytest.raises(launcher.LauncherConfigError, match=fragment):
+        launcher.check_settings(max_members, n_jobs, threads)  # type: ignore[arg-type]
+    launcher.check_settings(None, "auto", "auto")
+    launcher.check_settings(4, 2, 1)
