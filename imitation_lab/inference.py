@@ -87,7 +87,7 @@ class LoadedPolicy:
         actor = self.policy.actor
         if isinstance(actor, SequenceActor):  # its state carried through each env's episode
             if self._executor is None:
-                self._executor = CarriedState(self._step_with_state, actor.reset_state)
+                self._executor = CarriedState.of_policy(self.policy, self._obs_to_torch)
             return self._executor(obs)
         head = self.policy.head
         if not isinstance(head, ChunkHead):
@@ -101,16 +101,12 @@ class LoadedPolicy:
     @torch.no_grad()
     def actions(self, obs: Any) -> np.ndarray:
         """What the policy outputs for ``obs``, in env units (a chunk policy: ``[N, H, A]``)."""
-        obs_t = self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
+        obs_t = self._obs_to_torch(obs)
         action = self.policy.map_action(self.policy(Batch(obs=obs_t, info={})).act)
         return action.cpu().numpy() if isinstance(action, torch.Tensor) else np.asarray(action)
 
-    @torch.no_grad()
-    def _step_with_state(self, obs: Any, state: Any) -> tuple[np.ndarray, Any]:
-        obs_t = self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
-        out = self.policy(Batch(obs=obs_t, info={}), state=state)
-        action = self.policy.map_action(out.act)
-        return np.asarray(action), out.state
+    def _obs_to_torch(self, obs: Any) -> Any:
+        return self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
 
     def reset(self, mask: np.ndarray | None = None) -> None:
         """New episodes in the envs of ``mask`` (all with None): a chunk policy forgets its

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from imitation_lab.data.episodes import episode_bounds
+
 
 @dataclass
 class ChunkIndex:
@@ -19,9 +21,8 @@ class ChunkIndex:
 
     @classmethod
     def of(cls, episode_lengths: np.ndarray, size: int) -> ChunkIndex:
-        lengths = np.asarray(episode_lengths, dtype=np.int64)
-        ends = np.repeat(np.cumsum(lengths) - 1, lengths)
-        return cls(torch.from_numpy(ends), int(size))
+        _, last = episode_bounds(episode_lengths)
+        return cls(torch.from_numpy(last), int(size))
 
     def __call__(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rows, valid)``: rows clamped at the episode's last row, valid where not clamped."""

@@ -60,7 +60,7 @@ def select_episodes(data: OfflineData, episodes: np.ndarray) -> OfflineData:
     if data.episode_lengths is None:
         raise DatasetError("filtering episodes needs their lengths (rebuild the dataset cache)")
     lengths = np.asarray(data.episode_lengths, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    starts = np.cumsum(lengths) - lengths
     rows = torch.from_numpy(
         np.concatenate([np.arange(starts[e], starts[e] + lengths[e]) for e in episodes])
     )

@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from imitation_lab.data.episodes import episode_bounds
 from imitation_lab.data.obs import ObsSpec
 
 
@@ -31,9 +32,8 @@ class FrameIndex:
 
     @classmethod
     def of(cls, episode_lengths: np.ndarray, size: int) -> FrameIndex:
-        lengths = np.asarray(episode_lengths, dtype=np.int64)
-        starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return cls(torch.from_numpy(starts), int(size))
+        first, _ = episode_bounds(episode_lengths)
+        return cls(torch.from_numpy(first), int(size))
 
     def __call__(self, idx: torch.Tensor) -> torch.Tensor:
         starts = self.episode_starts.to(idx.device)

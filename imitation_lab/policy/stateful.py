@@ -5,9 +5,15 @@ which calls ``reset(mask)`` at every episode start."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
+
+from imitation_lab.data.batch import Batch
+
+if TYPE_CHECKING:
+    from imitation_lab.policy.imitation import ImitationPolicy
 
 #: (observations of N envs, their state or None) -> (their actions, the new state)
 StepFn = Callable[[Any, Any], tuple[np.ndarray, Any]]
@@ -31,5 +37,28 @@ class CarriedState:
         actions, self.state = self.step(obs, self.state)
         return actions
 
+    @classmethod
+    def of_policy(cls, policy: ImitationPolicy, to_torch: Callable[[Any], Any]) -> CarriedState:
+        """``policy`` (a sequence trunk) acting in eval mode, its state kept per env;
+        ``to_torch`` turns env observations into the normalized tensors it takes."""
+        return cls(policy_step(policy, to_torch), policy.actor.reset_state)
 
-__all__ = ["CarriedState"]
+
+def policy_step(policy: ImitationPolicy, to_torch: Callable[[Any], Any]) -> StepFn:
+    """One env step of ``policy``: (observations, state) -> (env actions, new state), in eval
+    mode without gradients (the policy's training mode is restored afterwards)."""
+
+    @torch.no_grad()
+    def step(obs: Any, state: Any) -> tuple[np.ndarray, Any]:
+        was_training = policy.training
+        policy.eval()
+        try:
+            out = policy(Batch(obs=to_torch(obs), info={}), state=state)
+        finally:
+            policy.train(was_training)
+        return np.asarray(policy.map_action(out.act)), out.state
+
+    return step
+
+
+__all__ = ["CarriedState", "policy_step"]

@@ -21,7 +21,6 @@ from tqdm import tqdm
 
 from imitation_lab.actors import SequenceActor, window
 from imitation_lab.data.augment import RandomShift
-from imitation_lab.data.batch import Batch
 from imitation_lab.data.buffer import OfflineData
 from imitation_lab.data.chunks import ChunkIndex
 from imitation_lab.data.frames import FrameIndex
@@ -318,15 +317,18 @@ class GroupFit:
         with self.clock.phase("evaluation"):
             self._evaluate_members()
 
+    def _obs_to_torch(self, obs: Any) -> Any:
+        """Env observations as the normalized tensors the policies take."""
+        return self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
+
     def _evaluate_members(self) -> None:
         members = self.members
         alive = [m.alive for m in members]
         per_member = self.eval_env.num_envs // len(members)
 
         def act(obs: Any) -> np.ndarray:
-            obs_t = env_obs_to_torch(obs, self.obs_spec, self.device)
             obs_t = tree_map(
-                lambda t: t.view(len(members), per_member, *t.shape[1:]), self.normalizer(obs_t)
+                lambda t: t.view(len(members), per_member, *t.shape[1:]), self._obs_to_torch(obs)
             )
             raw = self.learner.act(obs_t)
             return np.concatenate(
@@ -339,7 +341,7 @@ class GroupFit:
         policy_fn: Any = act
         first = members[0].policy
         if isinstance(first.actor, SequenceActor):  # one member (sequence trunks do not stack)
-            policy_fn = CarriedState(self._step_with_state(first), first.actor.reset_state)
+            policy_fn = CarriedState.of_policy(first, self._obs_to_torch)
         head = members[0].policy.head
         if isinstance(head, ChunkHead):  # one action per step from the chunks (policy.execute)
             policy_fn = ChunkExecutor(act, head.chunk, head.execute, head.ensemble_decay)
@@ -351,22 +353,6 @@ class GroupFit:
         for member, result in zip(members, results, strict=True):
             if result is not None:
                 self._guard(member, member.record_eval, result)
-
-    def _step_with_state(self, policy: ImitationPolicy) -> Any:
-        """One env step of a sequence trunk: actions and its new state (eval mode)."""
-
-        @torch.no_grad()
-        def step(obs: Any, state: Any) -> tuple[np.ndarray, Any]:
-            obs_t = self.normalizer(env_obs_to_torch(obs, self.obs_spec, self.device))
-            was_training = policy.training
-            policy.eval()
-            try:
-                out = policy(Batch(obs=obs_t, info={}), state=state)
-            finally:
-                policy.train(was_training)
-            return np.asarray(policy.map_action(out.act)), out.state
-
-        return step
 
     # ------------------------------------------------------------------ progress
     def _progress_bar(self) -> tqdm:
