@@ -5,15 +5,13 @@ which calls ``reset(mask)`` at every episode start."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from imitation_lab.data.batch import Batch
-
-if TYPE_CHECKING:
-    from imitation_lab.policy.imitation import ImitationPolicy
+from imitation_lab.policy.imitation import ImitationPolicy
 
 #: (observations of N envs, their state or None) -> (their actions, the new state)
 StepFn = Callable[[Any, Any], tuple[np.ndarray, Any]]
