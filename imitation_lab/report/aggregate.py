@@ -83,6 +83,9 @@ def aggregate(
     for job in jobs:
         key = tuple((k, job.overrides.get(k, "<default>")) for k in group_keys)
         groups.setdefault(key, []).append(job)
+    if group_keys:  # the groups of one value of the first key together (a sweep of chunks)
+        first_seen = {value: i for i, value in reversed(list(enumerate(k[0][1] for k in groups)))}
+        groups = dict(sorted(groups.items(), key=lambda item: first_seen[item[0][0][1]]))
 
     def stratum(job: Job) -> tuple:
         return tuple(job.overrides.get(k, "<default>") for k in strata_keys)

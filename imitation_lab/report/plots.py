@@ -103,7 +103,8 @@ def _curves(plt, shown, metric, out_dir, where, colors) -> Path:
 
 
 def _finals(plt, shown, metric, out_dir, where, colors) -> Path:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 0.6 * max(len(shown), 2) + 1.8), sharey=True)
+    row = 0.6 if len(shown) <= 12 else 0.4  # inches per group
+    fig, axes = plt.subplots(1, 2, figsize=(10, row * max(len(shown), 2) + 1.8), sharey=True)
     for ax, (name, stat) in zip(axes, (("IQM", "iqm"), ("Mean", "mean")), strict=True):
         for i, res in enumerate(shown):
             s, style = res.stats, _style(i, colors)
@@ -116,8 +117,8 @@ def _finals(plt, shown, metric, out_dir, where, colors) -> Path:
                        marker=style["marker"], zorder=3)  # fmt: skip
         _reference_lines(ax, metric, vertical=True)
         ax.set_title(f"{name} (95% CI; dots = seeds)", fontsize=10)
-        ax.set_xlabel(axis_label(metric))
         ax.grid(axis="x", alpha=0.3)
+    fig.supxlabel(axis_label(metric), fontsize=10)  # one label: two would overlap
     axes[0].set_yticks(range(len(shown)), [f"{r.label} (n={r.stats['n']})" for r in shown])
     axes[0].invert_yaxis()  # first group on top, as in the table
     fig.suptitle(f"Final scores{where}", fontsize=10)

@@ -57,3 +57,23 @@ def test_titles_name_the_dataset_and_env(tmp_path: Path) -> None:
         jobs.append(Job(str(k), tmp_path / str(k), {}, "done"))
     assert data_context(jobs) == "a/b/expert-v0 (B-v1)"
     assert data_context([Job("x", tmp_path / "missing", {}, "failed")]) == ""
+
+
+def test_groups_of_a_sweep_run_in_chunks_stay_together() -> None:
+    """Chunks of one sweep dir (one dataset each) number their jobs from 0 again, so job order
+    interleaves the datasets; the groups of each dataset stay together, in first-seen order."""
+    from imitation_lab.report.aggregate import aggregate
+
+    jobs = []
+    for number in range(4):  # job n of each chunk: arm n // 2, seed n % 2
+        for dataset in ("maze", "ant"):
+            arm, seed = ("clip", "tanh")[number // 2], str(number % 2)
+            overrides = {"dataset": dataset, "bounding": arm, "seed": seed}
+            jobs.append(Job(f"{number}-{dataset}", Path("."), overrides, "done", {METRIC: 1.0}))
+    results = aggregate(jobs, ["dataset", "bounding", "seed"], METRIC)
+    assert [r.label for r in results] == [
+        "dataset=maze bounding=clip",
+        "dataset=maze bounding=tanh",
+        "dataset=ant bounding=clip",
+        "dataset=ant bounding=tanh",
+    ]
