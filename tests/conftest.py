@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import signal
 import tempfile
@@ -15,6 +16,21 @@ from tests.slurm.cluster import SlurmCluster, unavailable_reason
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "conf"
+#: W&B offline and quiet, plots without a display: every test and its subprocesses
+OFFLINE_ENV = {
+    "WANDB_MODE": "offline",
+    "WANDB_SILENT": "true",
+    "WANDB_DISABLE_GIT": "true",
+    "MPLBACKEND": "Agg",
+}
+
+
+def subprocess_env(minari_store: Path, **extra: str) -> dict[str, str]:
+    """A test subprocess's environment: ours without W&B keys or Hydra flags, the suite's temp
+    Minari store, offline W&B, one thread; ``extra`` last."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HYDRA_"))}
+    env |= OFFLINE_ENV | {"MINARI_DATASETS_PATH": str(minari_store), "OMP_NUM_THREADS": "1"}
+    return env | extra
 
 
 @pytest.fixture(scope="session")
@@ -26,10 +42,8 @@ def minari_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_env(minari_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(minari_store))
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    for key, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
 

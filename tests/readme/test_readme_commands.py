@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, subprocess_env
 from tests.readme.extract import documented_commands, python_snippets
 from tests.readme.plans import EXPERTS, PLANS, SLURM, Compose, Run, Skip
 
@@ -56,19 +56,9 @@ def _env(minari_store: Path, workspace: Path | None = None) -> dict[str, str]:
     ``PYTHONPATH`` is the workspace, so the console script runs the copy's code and configs
     (what the user's clone holds), as ``python -m`` from its root does.
     """
-    env = dict(os.environ)
+    env = subprocess_env(minari_store, PIP_NO_INPUT="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(
-        MINARI_DATASETS_PATH=str(minari_store),
-        WANDB_MODE="offline",
-        WANDB_SILENT="true",
-        WANDB_DISABLE_GIT="true",
-        MPLBACKEND="Agg",
-        OMP_NUM_THREADS="1",
-        PIP_NO_INPUT="1",
-    )
-    for key in ("WANDB_API_KEY", "HYDRA_FULL_ERROR", "PYTHONPATH"):
-        env.pop(key, None)
+    env.pop("PYTHONPATH", None)
     if workspace is not None:
         env["PYTHONPATH"] = str(workspace)
     if EXPERTS_DIR.is_dir():  # the clone is a temp copy: point it at the experts beside us

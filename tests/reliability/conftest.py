@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, subprocess_env
 
 # A tiny but complete run: pendulum (built offline), 16-unit actor, no W&B, 2 eval episodes.
 TINY = [
@@ -43,17 +42,8 @@ class CliResult:
 
 def cli_env(minari_store: Path, **extra: str) -> dict[str, str]:
     """The environment of a CLI subprocess: temp Minari store, offline W&B, 1 thread, no tty."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HYDRA_"))}
-    env |= {
-        "MINARI_DATASETS_PATH": str(minari_store),
-        "WANDB_MODE": "offline",
-        "WANDB_SILENT": "true",
-        "WANDB_DISABLE_GIT": "true",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    return env | extra
+    cli_defaults = {"MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess_env(minari_store, **(cli_defaults | extra))
 
 
 def train_command(run_dir: Path, *overrides: str, module: str = "imitation_lab.train") -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, subprocess_env
 
 TINY = [
     "logger=none",
@@ -45,19 +44,7 @@ class Sweep:
 
 def sweep_env(minari_store: Path) -> dict[str, str]:
     """The subprocess environment: the test Minari store, offline W&B, one thread per job."""
-    env = dict(os.environ)
-    env.update(
-        MINARI_DATASETS_PATH=str(minari_store),
-        WANDB_MODE="offline",
-        WANDB_SILENT="true",
-        WANDB_DISABLE_GIT="true",
-        MPLBACKEND="Agg",
-        OMP_NUM_THREADS="1",
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    env.pop("WANDB_API_KEY", None)
-    env.pop("HYDRA_FULL_ERROR", None)
-    return env
+    return subprocess_env(minari_store, PYTHONPATH=str(REPO_ROOT))
 
 
 def run_sweep(sweep_dir: Path, overrides: list[str], minari_store: Path) -> Sweep:
