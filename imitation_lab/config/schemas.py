@@ -245,6 +245,7 @@ class GaussianHeadSchema(HeadSchema):
     _target_: str | None = "imitation_lab.policy.heads.GaussianHead"
     min_log_std: float = -5.0  # log std squashed into [min_log_std, max_log_std]
     max_log_std: float = 2.0
+    nll_beta: float = 0.0  # beta-NLL (Seitzer et al., 2022): NLL x var**beta; 0 = plain NLL
 
 
 @dataclass

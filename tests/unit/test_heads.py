@@ -51,6 +51,34 @@ def test_gaussian_through_tanh_is_the_tanh_transformed_likelihood() -> None:
     torch.testing.assert_close(head.loss(params, target, "tanh"), expected, atol=1e-4, rtol=1e-4)
 
 
+def test_beta_nll_weighs_each_dimension_by_its_variance_held_constant() -> None:
+    plain, beta = GaussianHead(A), GaussianHead(A, nll_beta=1.0)
+    params, target = _params(plain), _targets()
+    torch.testing.assert_close(GaussianHead(A, nll_beta=0.0).loss(params, target),
+                               plain.loss(params, target))  # fmt: skip
+    mean, log_std = plain.split(params)
+    per_dim = -D.Normal(mean, log_std.exp()).log_prob(target)
+    torch.testing.assert_close(beta.loss(params, target), (per_dim * log_std.exp() ** 2).sum(-1))
+    # beta = 1: the mean's gradient is MSE's (the error), whatever the std
+    params.requires_grad_(True)
+    beta.loss(params, target).sum().backward()
+    assert params.grad is not None
+    torch.testing.assert_close(params.grad[:, :A], mean.detach() - target)
+    with pytest.raises(ValueError, match=r"head\.nll_beta must be in \[0, 1\]"):
+        GaussianHead(A, nll_beta=1.5)
+
+
+def test_nll_beta_at_its_default_leaves_recorded_gaussian_jobs_as_they_were() -> None:
+    from imitation_lab.config.identity import config_hash, resolved_config
+
+    new = resolved_config(compose_config(["head=gaussian"]))
+    recorded = {**new, "head": {k: v for k, v in new["head"].items() if k != "nll_beta"}}
+    assert new["head"]["nll_beta"] == 0.0
+    assert config_hash(new) == config_hash(recorded)
+    changed = resolved_config(compose_config(["head=gaussian", "head.nll_beta=0.5"]))
+    assert config_hash(changed) != config_hash(new)
+
+
 def test_gmm_nll_is_the_mixture_log_likelihood() -> None:
     head = GMMHead(A, modes=4)
     params, target = _params(head), _targets()

@@ -9,6 +9,11 @@ negative log-likelihood of the target. Bounds, as in the field: with ``bounding=
 ``log p(y) = log N(atanh y) - log(1 - y^2)``, so the means are never pushed to infinity by
 targets at the edges; plain ``bounding=tanh`` trains the raw Gaussian and squashes at the env,
 as Tianshou does with the MSE output.
+
+``nll_beta`` (beta-NLL, Seitzer et al., 2022) weighs each dimension's NLL by its variance to
+the power ``beta``, held constant in the gradient: 0 is the plain NLL, whose gradient in the
+mean is the error divided by the variance (dimensions the head is sure of dominate, the others
+are fitted poorly); 1 gives the mean MSE's gradient whatever the std, which is still fitted.
 """
 
 from __future__ import annotations
@@ -33,11 +38,15 @@ class GaussianHead(ActionHead):
         act: str | Enum = "mode",
         min_log_std: float = -5.0,
         max_log_std: float = 2.0,
+        nll_beta: float = 0.0,
     ) -> None:
         super().__init__(act_dim, act)
         if not min_log_std < max_log_std:
             raise ValueError("head.min_log_std must be below head.max_log_std")
+        if not 0.0 <= nll_beta <= 1.0:
+            raise ValueError(f"head.nll_beta must be in [0, 1] (0: plain NLL), got {nll_beta}")
         self.min_log_std, self.max_log_std = float(min_log_std), float(max_log_std)
+        self.nll_beta = float(nll_beta)
 
     @property
     def param_dim(self) -> int:
@@ -60,6 +69,8 @@ class GaussianHead(ActionHead):
         nll = 0.5 * z.pow(2) + log_std + 0.5 * math.log(2 * math.pi)
         if through == "tanh":
             nll = nll + torch.log1p(-value.tanh().pow(2) + ATANH_EPS)
+        if self.nll_beta:  # beta-NLL: variance ** beta, a constant in the gradient
+            nll = nll * torch.exp(2 * self.nll_beta * log_std).detach()
         return nll.sum(dim=-1)
 
     def mode(self, params: torch.Tensor) -> torch.Tensor:
