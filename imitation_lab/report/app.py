@@ -124,7 +124,7 @@ def _write(
         results, jobs, keys, sweep_dir, metric, out_dir / "results.md", trials, reference,
         paired=paired, arm_key=arm_key,
     )  # fmt: skip
-    plot(results, metric, out_dir, data_context(jobs), paired, reference)
+    plot(results, metric, out_dir, data_context(jobs), paired, reference, arm_key)
     across = across_tasks(jobs, keys, metric, arm_key, reference)
     if across is not None:
         write_aggregate(across, metric, out_dir)

@@ -57,9 +57,11 @@ def plot(
     context: str = "",
     paired: Sequence[PairedDifference] = (),
     reference: str | None = None,
+    arm_key: str | None = None,
 ) -> list[Path]:
     """``learning_curves.png``, ``final_scores.png`` and (with ``paired``)
-    ``paired_differences.png``; ``context`` (dataset / env) goes into every title."""
+    ``paired_differences.png``; ``context`` (dataset / env) goes into every title. Groups with
+    an ``arm_key`` value are drawn in their arm's style (one colour per arm across tasks)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -68,22 +70,32 @@ def plot(
     shown = [r for r in results if r.stats["n"] > 0]
     colors = plt.get_cmap("tab10")
     where = f"\n{context}" if context else ""
+    styles = _style_indices(shown, arm_key)
     paths = [
-        _curves(plt, shown, metric, out_dir, where, colors),
-        _finals(plt, shown, metric, out_dir, where, colors),
+        _curves(plt, shown, metric, out_dir, where, colors, styles),
+        _finals(plt, shown, metric, out_dir, where, colors, styles),
     ]
     if paired:
         paths.append(_paired(plt, paired, metric, out_dir, where, reference))
     return paths
 
 
-def _curves(plt, shown, metric, out_dir, where, colors) -> Path:
+def _style_indices(shown: Sequence[GroupResult], arm_key: str | None) -> list[int]:
+    """Each group's style: its arm's (first-seen order) when every group has ``arm_key``."""
+    arms = [dict(r.key).get(arm_key) for r in shown] if arm_key else []
+    if not arms or None in arms or len(set(arms)) == len(arms):
+        return list(range(len(shown)))
+    order = list(dict.fromkeys(arms))
+    return [order.index(a) for a in arms]
+
+
+def _curves(plt, shown, metric, out_dir, where, colors, styles) -> Path:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, res in enumerate(shown):
         c = res.curve
         if len(c["step"]) == 0:
             continue
-        style = _style(i, colors)
+        style = _style(styles[i], colors)
         ax.plot(c["step"], c["mean"], ms=4, lw=1.6, label=f"{res.label} (n={res.stats['n']})",
                 **style)  # fmt: skip
         ax.fill_between(c["step"], c["low"], c["high"], color=style["color"], alpha=0.15, lw=0)
@@ -102,16 +114,16 @@ def _curves(plt, shown, metric, out_dir, where, colors) -> Path:
     return path
 
 
-def _finals(plt, shown, metric, out_dir, where, colors) -> Path:
+def _finals(plt, shown, metric, out_dir, where, colors, styles) -> Path:
     row = 0.6 if len(shown) <= 12 else 0.4  # inches per group
     fig, axes = plt.subplots(1, 2, figsize=(10, row * max(len(shown), 2) + 1.8), sharey=True)
     for ax, (name, stat) in zip(axes, (("IQM", "iqm"), ("Mean", "mean")), strict=True):
         for i, res in enumerate(shown):
-            s, style = res.stats, _style(i, colors)
+            s, style = res.stats, _style(styles[i], colors)
             low, high = s.get(f"{stat}_ci_low"), s.get(f"{stat}_ci_high")
             if low is not None and high is not None and np.isfinite([low, high]).all():
                 ax.barh(i, high - low, left=low, height=0.6, color=style["color"], alpha=0.3,
-                        hatch="//" if i % 2 else None, edgecolor=style["color"])  # fmt: skip
+                        hatch="//" if styles[i] % 2 else None, edgecolor=style["color"])  # fmt: skip
             ax.plot([s[stat]], [i], "|", color=style["color"], markersize=18, mew=2.5)
             ax.scatter(res.scores, np.full(len(res.scores), i), s=10, color="k", alpha=0.6,
                        marker=style["marker"], zorder=3)  # fmt: skip

@@ -77,3 +77,18 @@ def test_groups_of_a_sweep_run_in_chunks_stay_together() -> None:
         "dataset=ant bounding=clip",
         "dataset=ant bounding=tanh",
     ]
+
+
+def test_an_arm_keeps_its_style_across_tasks() -> None:
+    from imitation_lab.report.aggregate import GroupResult
+    from imitation_lab.report.plots import _style_indices
+
+    def group(dataset: str, arm: str) -> GroupResult:
+        key = (("dataset", dataset), ("bounding", arm))
+        return GroupResult(key=key, scores=np.zeros(0), strata=[], n_failed=0, n_unfinished=0,
+                           n_pruned=0, stats={"n": 1}, curve={}, strata_ids=[])  # fmt: skip
+
+    shown = [group(d, a) for d in ("maze", "ant") for a in ("clip", "tanh", "none")]
+    assert _style_indices(shown, "bounding") == [0, 1, 2, 0, 1, 2]
+    assert _style_indices(shown, None) == [0, 1, 2, 3, 4, 5]
+    assert _style_indices(shown[:3], "bounding") == [0, 1, 2]  # one task: one style per group
