@@ -330,7 +330,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
         overrides=("experiment=heads", "dataset=hopper_expert", "head=diffusion"),
     ),
     "mkdir -p multirun && tar -C multirun -xJf experiments/heads/runs.tar.xz": Run(
-        creates={f"multirun/heads/*/{DONE}": 150}
+        creates={f"multirun/heads/*/{DONE}": 175}
     ),
     "python -m imitation_lab.report multirun/heads --out experiments/heads --reference mse "
     "--arm-key head": Run(rewrites=("experiments/heads/results.md",)),
