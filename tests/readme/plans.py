@@ -329,6 +329,10 @@ PLANS: dict[str, Run | Compose | Skip] = {
         app="train",
         overrides=("experiment=heads", "dataset=hopper_expert", "head=diffusion"),
     ),
+    "python -m imitation_lab.train -m experiment=heads dataset=hopper_expert head=gaussian "
+    "head.nll_beta=0.5,1.0 hydra.sweep.dir=multirun/heads_beta": Compose(
+        "10 jobs of 10k steps on Hopper expert (../shared/experts): about 20 min"
+    ),
     "mkdir -p multirun && tar -C multirun -xJf experiments/heads/runs.tar.xz": Run(
         creates={f"multirun/heads/*/{DONE}": 175}
     ),
