@@ -333,6 +333,10 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "head.nll_beta=0.5,1.0 hydra.sweep.dir=multirun/heads_beta": Compose(
         "10 jobs of 10k steps on Hopper expert (../shared/experts): about 20 min"
     ),
+    "python -m imitation_lab.train -m experiment=heads dataset=maze_fork head=gmm head.act=sample "
+    "hydra.sweep.dir=multirun/heads_gmm_fork": Compose("5 stacked jobs of 10k steps: about 4 min"),
+    "python -m imitation_lab.train -m experiment=heads dataset=maze_fork head=gmm head.chunk=8 "
+    "hydra.sweep.dir=multirun/heads_gmm_fork": Compose("5 jobs of 10k steps, each alone: 7 min"),
     "mkdir -p multirun && tar -C multirun -xJf experiments/heads/runs.tar.xz": Run(
         creates={f"multirun/heads/*/{DONE}": 175}
     ),
