@@ -338,7 +338,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "python -m imitation_lab.train -m experiment=heads dataset=maze_fork head=gmm head.chunk=8 "
     "hydra.sweep.dir=multirun/heads_gmm_fork": Compose("5 jobs of 10k steps, each alone: 7 min"),
     "mkdir -p multirun && tar -C multirun -xJf experiments/heads/runs.tar.xz": Run(
-        creates={f"multirun/heads/*/{DONE}": 250}
+        creates={f"multirun/heads/*/{DONE}": 275}
     ),
     "python -m imitation_lab.report multirun/heads --out experiments/heads --reference mse "
     "--arm-key head": Run(rewrites=("experiments/heads/results.md",)),
