@@ -116,14 +116,17 @@ def _curves(plt, shown, metric, out_dir, where, colors, styles) -> Path:
 
 def _finals(plt, shown, metric, out_dir, where, colors, styles) -> Path:
     row = 0.6 if len(shown) <= 12 else 0.4  # inches per group
-    fig, axes = plt.subplots(1, 2, figsize=(10, row * max(len(shown), 2) + 1.8), sharey=True)
+    height = row * max(len(shown), 2) + 1.8
+    # constrained layout leaves room for a two-line suptitle (tight_layout let it overlap)
+    fig, axes = plt.subplots(1, 2, figsize=(10, height), sharey=True, layout="constrained")
     for ax, (name, stat) in zip(axes, (("IQM", "iqm"), ("Mean", "mean")), strict=True):
         for i, res in enumerate(shown):
             s, style = res.stats, _style(styles[i], colors)
             low, high = s.get(f"{stat}_ci_low"), s.get(f"{stat}_ci_high")
             if low is not None and high is not None and np.isfinite([low, high]).all():
+                hatch = "//" if styles[i] % 2 else None
                 ax.barh(i, high - low, left=low, height=0.6, color=style["color"], alpha=0.3,
-                        hatch="//" if styles[i] % 2 else None, edgecolor=style["color"])  # fmt: skip
+                        hatch=hatch, edgecolor=style["color"])  # fmt: skip
             ax.plot([s[stat]], [i], "|", color=style["color"], markersize=18, mew=2.5)
             ax.scatter(res.scores, np.full(len(res.scores), i), s=10, color="k", alpha=0.6,
                        marker=style["marker"], zorder=3)  # fmt: skip
@@ -132,9 +135,8 @@ def _finals(plt, shown, metric, out_dir, where, colors, styles) -> Path:
         ax.grid(axis="x", alpha=0.3)
     fig.supxlabel(axis_label(metric), fontsize=10)  # one label: two would overlap
     axes[0].set_yticks(range(len(shown)), [f"{r.label} (n={r.stats['n']})" for r in shown])
-    axes[0].invert_yaxis()  # first group on top, as in the table
+    axes[0].set_ylim(len(shown) - 0.5, -0.5)  # first group on top, as in the table
     fig.suptitle(f"Final scores{where}", fontsize=10)
-    fig.tight_layout()
     path = out_dir / "final_scores.png"
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)

@@ -92,3 +92,43 @@ def test_an_arm_keeps_its_style_across_tasks() -> None:
     assert _style_indices(shown, "bounding") == [0, 1, 2, 0, 1, 2]
     assert _style_indices(shown, None) == [0, 1, 2, 3, 4, 5]
     assert _style_indices(shown[:3], "bounding") == [0, 1, 2]  # one task: one style per group
+
+
+@pytest.mark.parametrize("n_groups", [3, 55])
+def test_final_scores_title_clears_the_panels(tmp_path: Path, n_groups: int) -> None:
+    """The two-line title (``Final scores`` + the datasets) stays above both panel titles, and
+    the first group sits at the top, in a short and in a tall (55-group) figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from imitation_lab.report.aggregate import GroupResult
+    from imitation_lab.report.plots import _finals
+
+    stats = {"n": 5, "iqm": 50.0, "iqm_ci_low": 40.0, "iqm_ci_high": 60.0, "mean": 50.0,
+             "mean_ci_low": 40.0, "mean_ci_high": 60.0}  # fmt: skip
+    shown = [GroupResult(key=(("dataset", f"d{i}"),), scores=np.full(5, 50.0), strata=[],
+                         n_failed=0, n_unfinished=0, stats=stats, curve={})
+             for i in range(n_groups)]  # fmt: skip
+    captured = {}
+    savefig = plt.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        captured["fig"] = fig
+        return savefig(fig, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:  # keep the figure open to measure it
+        patch.setattr(plt.Figure, "savefig", keep)
+        patch.setattr(plt, "close", lambda *_: None)
+        _finals(plt, shown, METRIC, tmp_path, "\n11 datasets", plt.get_cmap("tab10"),
+                list(range(n_groups)))  # fmt: skip
+    fig = captured["fig"]
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    for ax in fig.axes:
+        panel_title = ax.title.get_window_extent(renderer)
+        assert title.y0 >= panel_title.y1 - 1, "the figure title overlaps a panel title"
+        top, bottom = ax.get_ylim()[1], ax.get_ylim()[0]
+        assert (top, bottom) == (-0.5, n_groups - 0.5)  # group 0 on top, no empty margin
+    plt.close(fig)
