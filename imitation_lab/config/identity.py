@@ -51,6 +51,7 @@ AS_BEFORE: dict[str, Any] = {
     "trainer.compile_mode": "default",
     "head.chunk": 1,
     "head.nll_beta": 0.0,
+    "head.sigma": 0.0,
     "policy": {"execute": "chunk", "ensemble_decay": 0.01},
 }
 

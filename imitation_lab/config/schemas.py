@@ -263,6 +263,7 @@ class BinsHeadSchema(HeadSchema):
 
     _target_: str | None = "imitation_lab.policy.heads.BinsHead"
     bins: int = 256  # bins per action dimension, evenly spaced over the target range
+    sigma: float = 0.0  # HL-Gauss targets: std in bin widths (0 = one-hot cross-entropy)
 
 
 @dataclass

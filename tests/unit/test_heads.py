@@ -106,6 +106,40 @@ def test_bins_cross_entropy_and_centers() -> None:
     torch.testing.assert_close(head.loss(params, target), expected.reshape(1))
 
 
+def test_bins_hl_gauss_targets_spread_over_the_ordered_bins() -> None:
+    from scipy.stats import norm
+
+    head = BinsHead(A, bins=5, sigma=0.75, low=torch.tensor([-1.0, -2.0, 0.0]),
+                    high=torch.tensor([1, 2, 4.0]))  # fmt: skip
+    target = torch.tensor([[0.49, -1.6, 5.0]])  # the last one clamped to the range's top, 4.0
+    soft = head.soft_targets(target)
+    torch.testing.assert_close(soft.sum(-1), torch.ones(1, A))
+    assert soft.argmax(-1).tolist() == head.index_of(target).tolist()
+    # dimension 1: centers -2..2 (width 1), edges -2.5..2.5, std 0.75 around -1.6, truncated
+    edges = np.arange(-2.5, 3.0, 1.0)
+    mass = np.diff(norm.cdf((edges + 1.6) / 0.75))
+    torch.testing.assert_close(soft[0, 1], torch.tensor(mass / mass.sum(), dtype=torch.float32))
+    logits = torch.randn(1, A * 5)
+    expected = -(soft * head.logits(logits).log_softmax(-1)).sum()
+    torch.testing.assert_close(head.loss(logits, target), expected.reshape(1))
+    # a narrow Gaussian is the one-hot cross-entropy of the nearest bin
+    narrow, one_hot = BinsHead(A, bins=5, sigma=0.05), BinsHead(A, bins=5)
+    inside = torch.tensor([[0.5, -0.5, 0.0]])
+    torch.testing.assert_close(narrow.loss(logits, inside), one_hot.loss(logits, inside))
+    with pytest.raises(ValueError, match=r"head\.sigma must be >= 0"):
+        BinsHead(A, sigma=-1.0)
+
+
+def test_bins_sigma_at_its_default_leaves_recorded_bins_jobs_as_they_were() -> None:
+    from imitation_lab.config.identity import config_hash, resolved_config
+
+    new = resolved_config(compose_config(["head=bins"]))
+    recorded = {**new, "head": {k: v for k, v in new["head"].items() if k != "sigma"}}
+    assert config_hash(new) == config_hash(recorded)
+    changed = resolved_config(compose_config(["head=bins", "head.sigma=0.75"]))
+    assert changed["head"]["sigma"] == 0.75 and config_hash(changed) != config_hash(new)
+
+
 def test_diffusion_schedule_and_deterministic_mode() -> None:
     alpha_bars = cosine_alpha_bars(100)
     assert alpha_bars[0] > 0.99 and alpha_bars[-1] < 1e-3 and bool((alpha_bars.diff() < 0).all())
