@@ -337,6 +337,27 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "hydra.sweep.dir=multirun/heads_gmm_fork": Compose("5 stacked jobs of 10k steps: about 4 min"),
     "python -m imitation_lab.train -m experiment=heads dataset=maze_fork head=gmm head.chunk=8 "
     "hydra.sweep.dir=multirun/heads_gmm_fork": Compose("5 jobs of 10k steps, each alone: 7 min"),
+    "python -m imitation_lab.train -m experiment=heads dataset=halfcheetah_expert,walker2d_expert "
+    "head=gaussian head.nll_beta=1.0 hydra.sweep.dir=multirun/heads_beta": Compose(
+        "10 stacked jobs of 10k steps on datasets built from ../shared/experts: about 6 min"
+    ),
+    "python -m imitation_lab.train -m experiment=heads dataset=hopper_medium head=bins "
+    "head.bins=32 hydra.sweep.dir=multirun/heads_bins": Compose(
+        "5 stacked jobs of 10k steps on Hopper medium (../shared/experts): about 2 min"
+    ),
+    "python -m imitation_lab.train -m experiment=heads dataset=hopper_medium head=bins "
+    "head.act=sample hydra.sweep.dir=multirun/heads_bins": Compose(
+        "5 stacked jobs of 10k steps on Hopper medium (../shared/experts): about 11 min"
+    ),
+    "python -m imitation_lab.train -m experiment=heads "
+    "dataset=hopper_medium,halfcheetah_medium,halfcheetah_expert head=bins head.sigma=0.75 "
+    "hydra.sweep.dir=multirun/heads_bins": Compose(
+        "15 stacked jobs of 10k steps on datasets built from ../shared/experts: about 25 min"
+    ),
+    "python experiments/heads/fit_check.py multirun/heads --dataset halfcheetah_medium": Skip(
+        "reads the checkpoints of the study's HalfCheetah medium runs (runs.tar.xz holds none; "
+        "the chunk takes 13 min and ../shared/experts)"
+    ),
     "mkdir -p multirun && tar -C multirun -xJf experiments/heads/runs.tar.xz": Run(
         creates={f"multirun/heads/*/{DONE}": 275}
     ),
