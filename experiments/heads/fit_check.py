@@ -4,7 +4,8 @@ the observation moves a little (experiments/heads/README.md, "Why bins fails").
 For the runs of one dataset and seed under a sweep dir (each with its last checkpoint), on the
 first episodes of the run's own dataset:
 
-* ``fit``: RMSE between the policy's action and the demonstrator's, on the demonstrations;
+* ``fit``: RMSE between the policy's action and the demonstrator's, on the demonstrations,
+  and the fraction of action entries off by more than 0.3 there (rare large errors);
 * ``jitter``: mean |a_t+1 - a_t| of the policy's actions along the demonstrations (the
   demonstrator's own on the first line);
 * ``moves``: RMSE between the actions at an observation and at the observation plus Gaussian
@@ -72,17 +73,18 @@ def main() -> None:
     noisy = obs + args.noise * obs.std(0) * np.random.default_rng(0).standard_normal(obs.shape)
     jitter = np.abs(np.diff(act, axis=0))[inside].mean()
     print(f"{args.dataset}, seed {args.seed}: {len(obs)} steps; demonstrator jitter {jitter:.3f}")
-    print(f"| head | fit (RMSE) | jitter | moves at noise {args.noise} | entries moved > 0.5 |")
-    print("|---|---|---|---|---|")
+    print(f"| head | fit (RMSE) | off > 0.3 | jitter | moves at noise {args.noise} | moved > 0.5 |")
+    print("|---|---|---|---|---|---|")
     for head, run in runs.items():
         policy = load_policy(run / "checkpoints" / "last.pt")
         pred = policy.actions(obs)
         moved = policy.actions(noisy.astype(np.float32)) - pred
         fit = np.sqrt(((pred - act) ** 2).mean())
+        off = (np.abs(pred - act) > 0.3).mean()
         jitter = np.abs(np.diff(pred, axis=0))[inside].mean()
         moves = np.sqrt((moved**2).mean())
         far = (np.abs(moved) > 0.5).mean()
-        print(f"| `{head}` | {fit:.3f} | {jitter:.3f} | {moves:.3f} | {far:.3f} |")
+        print(f"| `{head}` | {fit:.3f} | {off:.2%} | {jitter:.3f} | {moves:.3f} | {far:.1%} |")
 
 
 if __name__ == "__main__":
