@@ -339,7 +339,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     "hydra.sweep.dir=multirun/heads_gmm_fork": Compose("5 jobs of 10k steps, each alone: 7 min"),
     "python -m imitation_lab.train -m experiment=heads dataset=halfcheetah_expert,walker2d_expert "
     "head=gaussian head.nll_beta=1.0 hydra.sweep.dir=multirun/heads_beta": Compose(
-        "10 stacked jobs of 10k steps on datasets built from ../shared/experts: about 6 min"
+        "10 stacked jobs of 10k steps on datasets built from ../shared/experts: about 3 min"
     ),
     "python -m imitation_lab.train -m experiment=heads dataset=hopper_medium head=bins "
     "head.bins=32 hydra.sweep.dir=multirun/heads_bins": Compose(
@@ -347,7 +347,7 @@ PLANS: dict[str, Run | Compose | Skip] = {
     ),
     "python -m imitation_lab.train -m experiment=heads dataset=hopper_medium head=bins "
     "head.act=sample hydra.sweep.dir=multirun/heads_bins": Compose(
-        "5 stacked jobs of 10k steps on Hopper medium (../shared/experts): about 11 min"
+        "5 stacked jobs of 10k steps on Hopper medium (../shared/experts): about 4 min"
     ),
     "python -m imitation_lab.train -m experiment=heads "
     "dataset=hopper_medium,halfcheetah_medium,halfcheetah_expert head=bins head.sigma=0.75 "
