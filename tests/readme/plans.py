@@ -358,6 +358,13 @@ PLANS: dict[str, Run | Compose | Skip] = {
         "reads the checkpoints of the study's HalfCheetah medium runs (runs.tar.xz holds none; "
         "the chunk takes 13 min and ../shared/experts)"
     ),
+    "python experiments/heads/bins_decoding.py multirun/heads --dataset halfcheetah_medium": Skip(
+        "rolls out the study's HalfCheetah medium bins checkpoints (runs.tar.xz holds none; "
+        "the chunk takes 13 min and ../shared/experts)"
+    ),
+    "python experiments/heads/bins_decoding.py multirun/heads_bins --dataset hopper_medium": Skip(
+        "rolls out the HL-Gauss probe's checkpoints (a 25 min sweep on ../shared/experts data)"
+    ),
     "mkdir -p multirun && tar -C multirun -xJf experiments/heads/runs.tar.xz": Run(
         creates={f"multirun/heads/*/{DONE}": 275}
     ),
