@@ -135,7 +135,7 @@ def _finals(plt, shown, metric, out_dir, where, colors, styles) -> Path:
         ax.grid(axis="x", alpha=0.3)
     fig.supxlabel(axis_label(metric), fontsize=10)  # one label: two would overlap
     axes[0].set_yticks(range(len(shown)), [f"{r.label} (n={r.stats['n']})" for r in shown])
-    axes[0].set_ylim(len(shown) - 0.5, -0.5)  # first group on top, as in the table
+    axes[0].set_ylim(max(len(shown), 1) - 0.5, -0.5)  # first group on top, as in the table
     fig.suptitle(f"Final scores{where}", fontsize=10)
     path = out_dir / "final_scores.png"
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
