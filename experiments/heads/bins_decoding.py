@@ -52,14 +52,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    runs = [
-        run
+    wanted = {"dataset": args.dataset, "head": "bins", "head.act": "mode"}
+    runs = {
+        run: keys
         for run in sorted(args.sweep_dir.iterdir())
-        if overrides(run).get("dataset") == args.dataset
-        and overrides(run).get("head") == "bins"
-        and overrides(run).get("head.act", "mode") == "mode"
+        if (keys := {"head.act": "mode", **overrides(run)}).items() >= wanted.items()
         and (run / "checkpoints" / "last.pt").is_file()
-    ]
+    }
     if not runs:
         raise SystemExit(
             f"no head=bins run of dataset={args.dataset} with checkpoints/last.pt under "
@@ -68,9 +67,8 @@ def main() -> None:
     print(f"| run | overrides | most likely bin | expected value ({args.episodes} episodes) |")
     print("|---|---|---|---|")
     modes, means = [], []
-    for run in runs:
-        keys = overrides(run)
-        shown = " ".join(f"{k}={v}" for k, v in keys.items() if k not in ("dataset", "head"))
+    for run, keys in runs.items():
+        shown = " ".join(f"{k}={v}" for k, v in keys.items() if k not in wanted)
         checkpoint = run / "checkpoints" / "last.pt"
         modes.append(score(load_policy(checkpoint), args.episodes))
         policy = load_policy(checkpoint)
