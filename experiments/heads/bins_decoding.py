@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fit_check import overrides  # this folder's sibling script
 
 from imitation_lab.inference import LoadedPolicy, load_policy
 from imitation_lab.policy.heads import BinsHead
+from imitation_lab.report.runs import load_jobs
 
 
 def expected_value(head: BinsHead, params: torch.Tensor) -> torch.Tensor:
@@ -54,10 +54,10 @@ def main() -> None:
 
     wanted = {"dataset": args.dataset, "head": "bins", "head.act": "mode"}
     runs = {
-        run: keys
-        for run in sorted(args.sweep_dir.iterdir())
-        if (keys := {"head.act": "mode", **overrides(run)}).items() >= wanted.items()
-        and (run / "checkpoints" / "last.pt").is_file()
+        job.path: keys
+        for job in load_jobs(args.sweep_dir)
+        if (keys := {"head.act": "mode", **job.overrides}).items() >= wanted.items()
+        and (job.path / "checkpoints" / "last.pt").is_file()
     }
     if not runs:
         raise SystemExit(

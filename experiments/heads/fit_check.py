@@ -23,17 +23,9 @@ from pathlib import Path
 import minari
 import numpy as np
 import torch
-import yaml
 
 from imitation_lab.inference import load_policy
-
-
-def overrides(run: Path) -> dict[str, str]:
-    """The run's command-line overrides (``.hydra/overrides.yaml``) as ``key -> value``."""
-    path = run / ".hydra" / "overrides.yaml"
-    if not path.is_file():
-        return {}
-    return dict(item.split("=", 1) for item in yaml.safe_load(path.read_text()) or [])
+from imitation_lab.report.runs import load_jobs
 
 
 def demonstrations(dataset_id: str, episodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,11 +50,11 @@ def main() -> None:
     torch.set_num_threads(1)
 
     runs = {}
-    for run in sorted(args.sweep_dir.iterdir()):
-        keys = overrides(run)
+    for job in load_jobs(args.sweep_dir):
+        keys = job.overrides
         chosen = keys.get("dataset") == args.dataset and keys.get("seed", "0") == args.seed
-        if chosen and (run / "checkpoints" / "last.pt").is_file():
-            runs[keys.get("head", "mse")] = run
+        if chosen and (job.path / "checkpoints" / "last.pt").is_file():
+            runs[keys.get("head", "mse")] = job.path
     if not runs:
         raise SystemExit(
             f"no run of dataset={args.dataset} seed={args.seed} with checkpoints/last.pt under "
